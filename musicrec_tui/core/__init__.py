@@ -1,0 +1,1 @@
+"""Headless core: records, catalogue client, audio, features, ranking. Never imports Textual."""

@@ -1,0 +1,134 @@
+"""Records shared by every layer: frozen dataclasses the store returns and the UI renders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+import numpy as np
+
+SOURCE_ITUNES = "itunes"
+SOURCE_FILE = "file"
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """A song, from the iTunes catalogue or a local file. `id` is set once it is in the library."""
+
+    source: str
+    external_id: str
+    title: str
+    artist: str
+    album: str = ""
+    genre: str = ""
+    duration_ms: int | None = None
+    preview_url: str | None = None
+    artwork_url: str | None = None
+    release_date: str | None = None
+    track_number: int | None = None
+    country: str | None = None
+    preview_path: str | None = None
+    preview_sha256: str | None = None
+    id: int | None = None
+
+    @property
+    def itunes_track_id(self) -> int | None:
+        """The iTunes trackId, for catalogue tracks."""
+        if self.source == SOURCE_ITUNES and self.external_id.isdigit():
+            return int(self.external_id)
+        return None
+
+    @property
+    def ingestible(self) -> bool:
+        """True when there is audio to analyse: a preview URL or a local file."""
+        return self.source == SOURCE_FILE or bool(self.preview_url)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The natural key (source, external_id), unique in the library."""
+        return (self.source, self.external_id)
+
+    def with_id(self, track_id: int) -> Track:
+        return replace(self, id=track_id)
+
+    def to_json(self) -> dict[str, object]:
+        """The stable JSON shape of a library row (see DESIGN.md, CLI contract)."""
+        return {
+            "id": self.id,
+            "source": self.source,
+            "itunes_track_id": self.itunes_track_id,
+            "external_id": self.external_id,
+            "artist": self.artist,
+            "title": self.title,
+            "album": self.album,
+            "genre": self.genre,
+            "duration_ms": self.duration_ms,
+            "preview_url": self.preview_url,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureVector:
+    """One track's vector from one extractor version: float32, stored as a little-endian BLOB."""
+
+    extractor: str
+    version: int
+    values: np.ndarray = field(repr=False)
+
+    def __post_init__(self) -> None:
+        arr = np.ascontiguousarray(self.values, dtype=np.float32).reshape(-1)
+        object.__setattr__(self, "values", arr)
+
+    @property
+    def dim(self) -> int:
+        return int(self.values.shape[0])
+
+    def to_blob(self) -> bytes:
+        return self.values.astype("<f4", copy=False).tobytes()
+
+    @classmethod
+    def from_blob(cls, extractor: str, version: int, blob: bytes) -> FeatureVector:
+        return cls(extractor, version, np.frombuffer(blob, dtype="<f4").astype(np.float32))
+
+
+class JobState(StrEnum):
+    """Life of an ingest job: queued → downloading → analysing → done | failed."""
+
+    QUEUED = "queued"
+    DOWNLOADING = "downloading"
+    ANALYSING = "analysing"
+    DONE = "done"
+    FAILED = "failed"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobState.DONE, JobState.FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A row of the durable ingest queue."""
+
+    id: int
+    source: str
+    external_id: str
+    state: JobState
+    track: Track
+    attempts: int = 0
+    last_error: str | None = None
+    worker: str | None = None
+    track_id: int | None = None
+    updated_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class VectorMatrix:
+    """All vectors of one extractor: row i of `matrix` belongs to library track `ids[i]`."""
+
+    extractor: str
+    version: int
+    ids: np.ndarray
+    matrix: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
