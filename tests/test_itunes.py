@@ -207,6 +207,18 @@ def test_403_throttle_for_a_full_minute_is_outlasted(fake_itunes, rng):
     assert fake_itunes.clock.total_slept >= 60.0
 
 
+def test_throttle_window_then_transient_faults_each_get_their_own_budget(fake_itunes):
+    fake_itunes.add_track(1, "song", "artist")
+    fake_itunes.throttle(60.0)
+    fake_itunes.fail("/search", "503", "malformed", "reset", "cutoff", "500", "html", "truncate")
+    tracks = make_client(fake_itunes, rng=MinJitter()).search("song")
+    assert [t.external_id for t in tracks] == ["1"]
+    faults = [r.fault for r in fake_itunes.hits("/search")]
+    throttled = faults.count("403")
+    assert throttled >= 6 and faults[throttled:] == [
+        "503", "malformed", "reset", "cutoff", "500", "html", "truncate", None]
+
+
 def test_throttle_that_never_ends_raises_itunes_throttled(fake_itunes):
     fake_itunes.throttle(10_000.0)
     with pytest.raises(ItunesThrottled) as info:

@@ -9,6 +9,9 @@ Backoff: transient faults (5xx, timeouts, garbage) use full jitter. Throttling u
 [ceiling/2, ceiling]) because Apple's 403 window can last a whole minute and full jitter gives no lower bound:
 with the defaults (base 2 s, cap 60 s, 8 retries) the retries are guaranteed to span at least
 1+2+4+8+16+30+30+30 = 121 s of throttle (and at most 242 s), so a 60 s window is always outlasted.
+Throttling and transient faults each get `max_retries` retries with their own backoff ladder, so a minute of
+throttling followed by a couple of 5xx (faults arrive mixed) does not exhaust the budget. Every attempt,
+retries included, takes a token from the bucket: each is a call Apple counts.
 """
 
 from __future__ import annotations
@@ -155,21 +158,22 @@ class ItunesClient:
     def _get_json(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
         url = self.base_url + path
         attempts = 0
-        last: _Failure | None = None
-        for attempt in range(self.max_retries + 1):
+        retries = {True: 0, False: 0}  # per class: throttling, transient; each has max_retries
+        while True:
             self.bucket.acquire()
             attempts += 1
             try:
                 return self._attempt(url, params)
             except _Retry as retry:
                 last = retry.failure
-            if attempt == self.max_retries:
+            done = retries[last.throttled]
+            if done >= self.max_retries:
                 break
-            delay = self._delay(attempt, last)
+            delay = self._delay(done, last)
             if delay is None:
                 break
+            retries[last.throttled] = done + 1
             self._sleep(delay)
-        assert last is not None
         what = "search" if path == "/search" else "lookup"
         plural = "s" if attempts > 1 else ""
         message = f"iTunes {what} failed: {last.reason} from {url} after {attempts} attempt{plural}"
