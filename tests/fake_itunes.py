@@ -21,7 +21,8 @@ Faults:
 - `server_limit(per_minute)`: like Apple, a server-side limit below the client's; going over it starts a 60 s
   403 window.
 - Preview content per track: kinds "chord:<n>", "drums:<bpm>", "noise:<seed>", "sweep", "silent", "short",
-  "corrupt", "large" (see Previews).
+  "corrupt", "large" (see Previews), and "gone" (the preview URL answers 404).
+- `add_chaos()` switches every fault on at once and says how each track must end.
 """
 
 from __future__ import annotations
@@ -239,6 +240,38 @@ class FakeItunes:
             self._state.server_limit = per_minute
             self._state.api_times.clear()
 
+    def add_chaos(self, *, start_id: int = 2_000_001, previews_ok: int = 4, transient: bool = True,
+                  throttle_seconds: float = 0.0) -> dict[int, str | None]:
+        """Every fault at once: a catalogue (search term "chaos") whose tracks map to the reason each must
+        fail with (None: ingestible), plus queued transient faults that retries must absorb.
+
+        Ingestible tracks carry odd Unicode and hostile titles. The "large" preview is ~840 KB: the expected
+        reason holds for a cache whose max_file_bytes is below that. Transient faults are queued at most three
+        per path (the default retries of ItunesClient/PreviewCache absorb them even if one request meets all).
+        """
+        expected: dict[int, str | None] = {}
+        titles = (*ODD_STRINGS, *HOSTILE_STRINGS)
+        kinds = ("chord:0", "drums:90", "noise:1", "drums:160", "chord:3", "sweep")
+        track_id = start_id
+        for i in range(max(previews_ok, len(titles))):
+            title = titles[i % len(titles)]
+            self.add_track(track_id, f"chaos {title}", f"Chaos {title}", preview=kinds[i % len(kinds)])
+            expected[track_id] = None
+            track_id += 1
+        for kind, reason in (("corrupt", "cannot decode audio"), ("silent", "audio is silent"),
+                             ("short", "audio too short"), ("large", "preview larger than cap"),
+                             (None, "no preview URL"), ("gone", "HTTP 404")):
+            self.add_track(track_id, f"chaos {kind or 'no preview'}", "Chaos Broken", preview=kind)
+            expected[track_id] = reason
+            track_id += 1
+        if transient:
+            self.fail("/search", "503", "malformed", Fault("429", retry_after="2"))
+            self.fail("/lookup", "cutoff", "html", "500")
+            self.fail("/previews/", "503", "truncate", "reset")
+        if throttle_seconds > 0:
+            self.throttle(throttle_seconds)
+        return expected
+
     def reset(self) -> None:
         with self._lock:
             self._state = _State()
@@ -292,7 +325,7 @@ class FakeItunes:
         if path.startswith("/previews/") and path.endswith(".m4a"):
             stem = path[len("/previews/"):-len(".m4a")]
             item = self.catalogue.get(int(stem)) if stem.isdigit() else None
-            if item is None or "_preview" not in item:
+            if item is None or item.get("_preview") in (None, "gone"):
                 return 404, "text/html", b"<html><body>Not Found</body></html>"
             return 200, "audio/mp4", self.previews.get(item["_preview"])
         return 404, "text/html", b"<html><body>Not Found</body></html>"

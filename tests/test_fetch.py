@@ -270,3 +270,31 @@ def test_concurrent_fetches_of_one_preview_agree(fake_itunes, tmp_path):
         th.join()
     assert len({(r.path, r.sha256, r.size) for r in results}) == 1
     assert finals(tmp_path) == ["itunes-71.m4a"] and leftovers(tmp_path) == []
+
+
+def test_every_fault_at_once_ends_each_track_as_expected(fake_itunes, tmp_path):
+    """Search and lookup through their faults, then fetch: each track is cached or fails with its reason."""
+    from musicrec_tui.core.itunes import ItunesClient
+
+    expected = fake_itunes.add_chaos(throttle_seconds=60.0)
+    clock = fake_itunes.clock
+    client = ItunesClient(fake_itunes.url, sleep=clock.sleep, clock=clock, rng=random.Random(5), timeout=2.0)
+    found = client.search("chaos")
+    assert sorted(int(t.external_id) for t in found) == sorted(expected)
+    looked_up = client.lookup([t.external_id for t in found])
+    assert [t.external_id for t in looked_up] == [t.external_id for t in found]
+    cache = make_cache(fake_itunes, tmp_path, max_file_bytes=500_000)
+    outcome: dict[int, str | None] = {}
+    for t in looked_up:
+        try:
+            cache.fetch(t)
+            outcome[int(t.external_id)] = None
+        except (DownloadError, DecodeError) as exc:
+            outcome[int(t.external_id)] = exc.one_line()
+    for track_id, reason in expected.items():
+        if reason is None:
+            assert outcome[track_id] is None, outcome[track_id]
+        else:
+            assert outcome[track_id] is not None and reason in outcome[track_id]
+    assert fake_itunes.pending_faults() == 0
+    assert len(finals(tmp_path)) == sum(r is None for r in expected.values()) and leftovers(tmp_path) == []
