@@ -16,7 +16,8 @@ Faults:
   "500"/"503" (HTML body), "html" (200 with Apple's HTML error page), "malformed" and "cutoff" (bad JSON with
   a correct length), "truncate" (Content-Length larger than what is sent, then the connection closes), "reset"
   (connection closed with no answer), "slow" (no answer for `delay` s), "stall" (headers and part of the body,
-  then `delay` s of silence), "nolength" (no Content-Length, body ends when the connection closes), "404".
+  then `delay` s of silence), "nolength" (no Content-Length, body ends when the connection closes),
+  "gzip" (Content-Encoding gzip whatever the client accepts), "404".
 - `throttle(seconds, paths)` answers 403 to every search/lookup until the window ends (server clock).
 - `server_limit(per_minute)`: like Apple, a server-side limit below the client's; going over it starts a 60 s
   403 window.
@@ -27,6 +28,7 @@ Faults:
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import threading
@@ -442,6 +444,8 @@ def _handler_for(server: FakeItunes) -> type[BaseHTTPRequestHandler]:
             elif kind == "truncate":
                 self.close_connection = True
                 self._send(200, ctype, body[: len(body) // 2], length=len(body))
+            elif kind == "gzip":
+                self._send(200, ctype, gzip.compress(body), {"Content-Encoding": "gzip"})
             elif kind == "nolength":
                 self.close_connection = True
                 self._mark(200)

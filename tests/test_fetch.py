@@ -166,6 +166,14 @@ def test_download_without_content_length_is_accepted_under_the_cap(fake_itunes, 
     assert got.sha256 == hashlib.sha256(fake_itunes.previews.get("chord:4")).hexdigest()
 
 
+def test_gzip_encoded_preview_is_decoded_and_length_checked_on_the_wire(fake_itunes, tmp_path):
+    track = track_for(fake_itunes, 44, "chord:2")
+    fake_itunes.fail("/previews/44.m4a", "gzip")
+    got = make_cache(fake_itunes, tmp_path).fetch(track)
+    assert got.sha256 == hashlib.sha256(fake_itunes.previews.get("chord:2")).hexdigest()
+    assert preview_hits(fake_itunes, 44) == 1
+
+
 def test_track_without_preview_url(fake_itunes, tmp_path):
     track = track_for(fake_itunes, 43, None)
     assert not track.ingestible

@@ -197,10 +197,11 @@ class PreviewCache:
 
     def _stream(self, url: str, out) -> tuple[str, int]:
         hasher = hashlib.sha256()
-        got = 0
+        got = wire = 0
         expected: int | None = None
         try:
-            with self._session.get(url, stream=True, timeout=self.timeout) as resp:
+            with self._session.get(url, stream=True, timeout=self.timeout,
+                                   headers={"Accept-Encoding": "identity"}) as resp:
                 status = resp.status_code
                 if status >= 500 or status in (408, 429):
                     raise _Transient(f"HTTP {status}")
@@ -220,6 +221,7 @@ class PreviewCache:
                             f"preview larger than cap: over {self.max_file_bytes} bytes ({_clean(url)})")
                     hasher.update(chunk)
                     out.write(chunk)
+                wire = resp.raw.tell()  # bytes off the wire: what Content-Length counts, even if encoded
         except requests.exceptions.ChunkedEncodingError:
             if expected is not None:
                 raise _Transient(f"truncated: got {got} of {expected} bytes") from None
@@ -233,8 +235,8 @@ class PreviewCache:
             if "timed out" in str(exc).lower():
                 raise _Transient(f"timed out after {self.timeout:g} s") from None
             raise _Transient(f"connection error ({type(exc).__name__})") from None
-        if expected is not None and got != expected:
-            raise _Transient(f"truncated: got {got} of {expected} bytes")
+        if expected is not None and wire != expected:
+            raise _Transient(f"truncated: got {wire} of {expected} bytes")
         if got == 0:
             raise _Transient("empty body")
         return hasher.hexdigest(), got
