@@ -28,6 +28,7 @@ Faults:
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import socket
@@ -470,3 +471,30 @@ def _handler_for(server: FakeItunes) -> type[BaseHTTPRequestHandler]:
             return 200
 
     return Handler
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the fake server by hand (`python -m tests.fake_itunes --tracks 50 --chaos`) and point
+    `musicrec --itunes-url URL` at it. Time is real here: throttle windows end by themselves."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tests.fake_itunes", description=main.__doc__)
+    parser.add_argument("--tracks", type=int, default=50, help="ingestible tracks (search term: 'fake')")
+    parser.add_argument("--seconds", type=float, default=30.0, help="preview length")
+    parser.add_argument("--chaos", action="store_true", help="also add_chaos() (search term: 'chaos')")
+    parser.add_argument("--throttle", type=float, default=0.0, help="403 all calls for N s at start")
+    args = parser.parse_args(argv)
+    with FakeItunes(Previews(args.seconds), clock=time.monotonic) as server:
+        server.add_tracks(args.tracks)
+        if args.chaos:
+            for track_id, reason in server.add_chaos(throttle_seconds=args.throttle).items():
+                print(f"{track_id}\t{reason or 'ingestible'}")
+        elif args.throttle:
+            server.throttle(args.throttle)
+        print(f"fake iTunes at {server.url}  (Ctrl-C stops it)", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -138,10 +138,29 @@ def test_unusable_preview_fails_once_with_its_reason(fake_itunes, tmp_path, kind
     assert finals(tmp_path) == [] and leftovers(tmp_path) == []
 
 
-def test_short_preview_is_kept_when_analysability_is_not_required(fake_itunes, tmp_path):
-    track = track_for(fake_itunes, 32, "short")
-    got = make_cache(fake_itunes, tmp_path, require_analysable=False).fetch(track)
-    assert got.path.exists() and decode(got.path).seconds == pytest.approx(3.0, abs=0.1)
+def test_decode_check_keeps_short_and_silent_previews(fake_itunes, tmp_path):
+    short, silent, corrupt = (track_for(fake_itunes, 32 + i, k)
+                              for i, k in enumerate(("short", "silent", "corrupt")))
+    cache = make_cache(fake_itunes, tmp_path, check="decode")
+    assert decode(cache.fetch(short).path).seconds == pytest.approx(3.0, abs=0.1)
+    assert cache.fetch(silent).path.exists()
+    with pytest.raises(DecodeError, match="preview rejected: cannot decode audio"):
+        cache.fetch(corrupt)
+
+
+def test_probe_check_rejects_corrupt_and_short_but_not_silent(fake_itunes, tmp_path):
+    short, silent, corrupt, good = (track_for(fake_itunes, 35 + i, k)
+                                    for i, k in enumerate(("short", "silent", "corrupt", "drums:90")))
+    cache = make_cache(fake_itunes, tmp_path, check="probe")
+    with pytest.raises(DecodeError, match=r"preview rejected: audio too short: 3\.0 s"):
+        cache.fetch(short)
+    with pytest.raises(DecodeError, match="preview rejected: cannot decode audio"):
+        cache.fetch(corrupt)
+    assert cache.fetch(silent).path.exists()
+    assert decode(cache.fetch(good).path).seconds == pytest.approx(6.0, abs=0.1)
+    assert finals(tmp_path) == ["itunes-36.m4a", "itunes-38.m4a"] and leftovers(tmp_path) == []
+    with pytest.raises(ValueError, match="check must be one of"):
+        make_cache(fake_itunes, tmp_path, check="quick")
 
 
 @pytest.mark.parametrize("fault", [None, "nolength"])

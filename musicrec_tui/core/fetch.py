@@ -6,6 +6,11 @@ to be long and loud enough to analyse) and only then renamed into place with os.
 final name is therefore always complete and decodable; a temp file never outlives its download (try/finally,
 also on KeyboardInterrupt), and temp files of processes that died (kill -9) are swept when a cache is opened.
 
+What "decodable" means is the `check` setting: "full" decodes the whole file and rejects silent or short
+audio (core.audio.check_analysable); "decode" decodes the whole file only; "probe" decodes the first
+MIN_SECONDS + 0.5 s (rejects undecodable and short files at a fraction of the cost, leaving silence to the
+analysis, which decodes anyway).
+
 File names come from ids only: `itunes-<trackId><ext>`. The cache has a size limit with least-recently-used
 eviction: every use of a file sets its atime/mtime to now, and `evict()` removes the oldest first.
 """
@@ -25,12 +30,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from .audio import AUDIO_EXTENSIONS, check_analysable, decode
+from .audio import AUDIO_EXTENSIONS, MIN_SECONDS, check_analysable, decode
 from .errors import DecodeError, DownloadError
 from .models import Track
 from .ratelimit import Sleep, backoff_delay
 
 CHUNK = 64 * 1024
+CHECKS = ("full", "decode", "probe")
 _PART = re.compile(r"^\..+\.(\d+)\.[A-Za-z0-9_]+\.part$")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -63,7 +69,7 @@ class PreviewCache:
         retries: int = 3,
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
-        require_analysable: bool = True,
+        check: str = "full",
         sleep: Sleep = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -76,7 +82,9 @@ class PreviewCache:
         self.retries = retries
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
-        self.require_analysable = require_analysable
+        if check not in CHECKS:
+            raise ValueError(f"check must be one of {', '.join(CHECKS)}, got {check!r}")
+        self.check = check
         self._sleep = sleep
         self._rng = rng or random.Random()
         self.sweep_partial()
@@ -243,8 +251,13 @@ class PreviewCache:
 
     def _check_audio(self, path: Path) -> None:
         try:
+            if self.check == "probe":
+                head = decode(path, max_seconds=MIN_SECONDS + 0.5)
+                if head.seconds < MIN_SECONDS:
+                    check_analysable(head)  # raises "audio too short"
+                return
             audio = decode(path)
-            if self.require_analysable:
+            if self.check == "full":
                 check_analysable(audio)
         except DecodeError as exc:
             raise DecodeError(f"preview rejected: {exc}") from None
