@@ -168,7 +168,7 @@ def test_preview_larger_than_cap_is_refused(fake_itunes, tmp_path, fault):
     """With Content-Length the download is refused up front; without one, once the cap is passed."""
     track = track_for(fake_itunes, 41, "large")
     size = len(fake_itunes.previews.get("large"))
-    cap = 300_000
+    cap = 150_000
     assert size > 2 * cap
     if fault:
         fake_itunes.fail("/previews/41.m4a", fault)
@@ -310,7 +310,7 @@ def test_every_fault_at_once_ends_each_track_as_expected(fake_itunes, tmp_path):
     assert sorted(int(t.external_id) for t in found) == sorted(expected)
     looked_up = client.lookup([t.external_id for t in found])
     assert [t.external_id for t in looked_up] == [t.external_id for t in found]
-    cache = make_cache(fake_itunes, tmp_path, max_file_bytes=500_000)
+    cache = make_cache(fake_itunes, tmp_path, max_file_bytes=200_000)
     outcome: dict[int, str | None] = {}
     for t in looked_up:
         try:

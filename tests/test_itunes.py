@@ -151,6 +151,12 @@ def test_lenient_fields():
     assert t.preview_url is None and t.artwork_url == "https://a/60x60bb.jpg" and t.genre == ""
 
 
+@pytest.mark.parametrize("term", [*HOSTILE_STRINGS, "桜 さくら", "AC/DC & friends+more", "50% *"])
+def test_hostile_and_unicode_search_terms_reach_the_server_intact(fake_itunes, term):
+    make_client(fake_itunes).search(term)
+    assert fake_itunes.hits("/search")[0].query["term"] == " ".join(term.split())
+
+
 # -- pacing -----------------------------------------------------------------------------------------------
 
 def test_token_bucket_paces_search_and_lookup_together(fake_itunes):
@@ -182,6 +188,18 @@ def test_repeated_search_is_served_from_cache(fake_itunes):
     assert client.search("cached") == first
     assert len(fake_itunes.hits("/search")) == 1
     client.search("cached", limit=5)
+    assert len(fake_itunes.hits("/search")) == 2
+
+
+def test_cached_search_expires_after_its_ttl(fake_itunes):
+    fake_itunes.add_track(1, "song", "a")
+    client = make_client(fake_itunes, cache_ttl=600.0)
+    client.search("song")
+    fake_itunes.clock.sleep(599.0)
+    client.search("song")
+    assert len(fake_itunes.hits("/search")) == 1
+    fake_itunes.clock.sleep(2.0)
+    client.search("song")
     assert len(fake_itunes.hits("/search")) == 2
 
 
