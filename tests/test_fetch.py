@@ -91,8 +91,8 @@ def test_transient_download_faults_are_retried(fake_itunes, tmp_path, fault):
 
 def test_slow_and_stalled_downloads_time_out_and_are_retried(fake_itunes, tmp_path):
     track = track_for(fake_itunes, 22)
-    fake_itunes.fail("/previews/22.m4a", Fault("slow", delay=1.0), Fault("stall", delay=1.0))
-    got = make_cache(fake_itunes, tmp_path, timeout=0.25).fetch(track)
+    fake_itunes.fail("/previews/22.m4a", Fault("slow", delay=3.0), Fault("stall", delay=3.0))
+    got = make_cache(fake_itunes, tmp_path, timeout=0.5).fetch(track)
     assert got.size == len(fake_itunes.previews.get("chord:0"))
     assert preview_hits(fake_itunes, 22) == 3 and leftovers(tmp_path) == []
 
@@ -110,9 +110,9 @@ def test_persistent_truncation_is_a_download_error_with_counts(fake_itunes, tmp_
 
 def test_persistent_timeout_is_a_download_error(fake_itunes, tmp_path):
     track = track_for(fake_itunes, 24)
-    fake_itunes.fail("/previews/24.m4a", *[Fault("stall", delay=1.0)] * 2)
-    with pytest.raises(DownloadError, match=r"timed out after 0.25 s .*2 attempts"):
-        make_cache(fake_itunes, tmp_path, timeout=0.25, retries=1).fetch(track)
+    fake_itunes.fail("/previews/24.m4a", *[Fault("stall", delay=3.0)] * 2)
+    with pytest.raises(DownloadError, match=r"timed out after 0.5 s .*2 attempts"):
+        make_cache(fake_itunes, tmp_path, timeout=0.5, retries=1).fetch(track)
     assert finals(tmp_path) == [] and leftovers(tmp_path) == []
 
 
@@ -212,7 +212,7 @@ def test_cache_file_names_never_come_from_untrusted_text(fake_itunes, tmp_path, 
 def test_mixed_faults_across_several_previews(fake_itunes, tmp_path):
     tracks = [track_for(fake_itunes, 50 + i, kind)
               for i, kind in enumerate(["chord:1", "drums:90", "corrupt", "noise:4", "silent", "drums:160"])]
-    fake_itunes.fail("/previews/", "503", "truncate", "reset", "500", Fault("stall", delay=1.0), "429")
+    fake_itunes.fail("/previews/", "503", "truncate", "reset", "500", Fault("stall", delay=3.0), "429")
     cache = make_cache(fake_itunes, tmp_path, timeout=0.5, retries=6)  # the first track meets all six faults
     outcomes = {}
     for t in tracks:

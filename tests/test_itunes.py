@@ -305,16 +305,16 @@ def test_transient_fault_is_retried_then_succeeds(fake_itunes, fault):
 
 def test_slow_server_beyond_timeout_is_retried(fake_itunes):
     fake_itunes.add_track(1, "song", "artist")
-    fake_itunes.fail("/search", Fault("slow", delay=1.0), Fault("stall", delay=1.0))
-    tracks = make_client(fake_itunes, timeout=0.25).search("song")
+    fake_itunes.fail("/search", Fault("slow", delay=3.0), Fault("stall", delay=3.0))
+    tracks = make_client(fake_itunes, timeout=0.5).search("song")
     assert [t.external_id for t in tracks] == ["1"]
     assert len(fake_itunes.hits("/search")) == 3
 
 
 def test_persistent_timeout_raises_unavailable(fake_itunes):
-    fake_itunes.fail("/search", *[Fault("slow", delay=1.0)] * 2)
-    with pytest.raises(ItunesUnavailable, match=r"timed out after 0.25 s from .*/search after 2 attempts"):
-        make_client(fake_itunes, timeout=0.25, max_retries=1).search("song")
+    fake_itunes.fail("/search", *[Fault("slow", delay=3.0)] * 2)
+    with pytest.raises(ItunesUnavailable, match=r"timed out after 0.5 s from .*/search after 2 attempts"):
+        make_client(fake_itunes, timeout=0.5, max_retries=1).search("song")
 
 
 @pytest.mark.parametrize(("fault", "reason"), [
