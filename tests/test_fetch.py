@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from musicrec_tui.core.audio import decode
-from musicrec_tui.core.errors import DecodeError, DownloadError
+from musicrec_tui.core.errors import ConfigError, DecodeError, DownloadError, PreviewGone
 from musicrec_tui.core.fetch import CachedPreview, PreviewCache
 from musicrec_tui.core.models import Track
 from tests.fake_itunes import HOSTILE_STRINGS, FakeClock, FakeItunes, Fault
@@ -119,7 +119,7 @@ def test_persistent_timeout_is_a_download_error(fake_itunes, tmp_path):
 def test_gone_preview_is_not_retried(fake_itunes, tmp_path):
     track = track_for(fake_itunes, 25)
     fake_itunes.fail("/previews/25.m4a", "404")
-    with pytest.raises(DownloadError, match=r"HTTP 404 for preview http://127\.0\.0\.1:\d+/previews/25\.m4a"):
+    with pytest.raises(PreviewGone, match=r"HTTP 404 for preview http://127\.0\.0\.1:\d+/previews/25\.m4a"):
         make_cache(fake_itunes, tmp_path).fetch(track)
     assert preview_hits(fake_itunes, 25) == 1 and finals(tmp_path) == [] and leftovers(tmp_path) == []
 
@@ -191,6 +191,13 @@ def test_gzip_encoded_preview_is_decoded_and_length_checked_on_the_wire(fake_itu
     got = make_cache(fake_itunes, tmp_path).fetch(track)
     assert got.sha256 == hashlib.sha256(fake_itunes.previews.get("chord:2")).hexdigest()
     assert preview_hits(fake_itunes, 44) == 1
+
+
+def test_unusable_cache_directory_is_a_config_error(fake_itunes, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_bytes(b"")
+    with pytest.raises(ConfigError, match="cannot create the preview cache"):
+        make_cache(fake_itunes, blocker / "previews")
 
 
 def test_track_without_preview_url(fake_itunes, tmp_path):

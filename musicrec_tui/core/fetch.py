@@ -26,13 +26,15 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import requests
 
 from .audio import AUDIO_EXTENSIONS, MIN_SECONDS, check_analysable, decode
-from .errors import DecodeError, DownloadError
+from .errors import ConfigError, DecodeError, DownloadError, PreviewGone
 from .models import Track
+from .netutil import describe, unresolvable
+from .netutil import strip_query as _clean
 from .ratelimit import Sleep, backoff_delay
 
 CHUNK = 64 * 1024
@@ -74,7 +76,10 @@ class PreviewCache:
         rng: random.Random | None = None,
     ) -> None:
         self.dir = Path(dir)
-        self.dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create the preview cache {self.dir}: {exc.strerror or exc}") from None
         self.max_bytes = int(max_bytes)
         self.max_file_bytes = int(max_file_bytes)
         self._session = session or requests.Session()
@@ -190,9 +195,11 @@ class PreviewCache:
         return CachedPreview(final, digest, size, reused=True)
 
     def _download(self, url: str, final: Path) -> CachedPreview:
-        fd, tmp_name = tempfile.mkstemp(dir=self.dir, prefix=f".{final.name}.{os.getpid()}.", suffix=".part")
-        tmp = Path(tmp_name)
+        tmp: Path | None = None
         try:
+            fd, tmp_name = tempfile.mkstemp(dir=self.dir, prefix=f".{final.name}.{os.getpid()}.",
+                                            suffix=".part")
+            tmp = Path(tmp_name)
             with os.fdopen(fd, "wb") as out:
                 digest, size = self._stream(url, out)
                 out.flush()
@@ -200,8 +207,12 @@ class PreviewCache:
             self._check_audio(tmp)
             os.replace(tmp, final)
             return CachedPreview(final, digest, size)
+        except OSError as exc:  # disk full, permissions: requests' own errors are handled in _stream
+            reason = exc.strerror or str(exc)
+            raise DownloadError(f"cannot write to the preview cache {self.dir}: {reason}") from None
         finally:
-            tmp.unlink(missing_ok=True)
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
 
     def _stream(self, url: str, out) -> tuple[str, int]:
         hasher = hashlib.sha256()
@@ -213,6 +224,8 @@ class PreviewCache:
                 status = resp.status_code
                 if status >= 500 or status in (408, 429):
                     raise _Transient(f"HTTP {status}")
+                if status in (404, 410):
+                    raise PreviewGone(f"HTTP {status} for preview {_clean(url)}")
                 if status != 200:
                     raise DownloadError(f"HTTP {status} for preview {_clean(url)}")
                 expected = _content_length(resp.headers.get("Content-Length"))
@@ -242,7 +255,9 @@ class PreviewCache:
         except requests.RequestException as exc:
             if "timed out" in str(exc).lower():
                 raise _Transient(f"timed out after {self.timeout:g} s") from None
-            raise _Transient(f"connection error ({type(exc).__name__})") from None
+            if unresolvable(exc):
+                raise DownloadError(f"{describe(exc)} for preview {_clean(url)}") from None
+            raise _Transient(describe(exc)) from None
         if expected is not None and wire != expected:
             raise _Transient(f"truncated: got {wire} of {expected} bytes")
         if got == 0:
@@ -295,8 +310,3 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _clean(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
