@@ -101,7 +101,8 @@ def test_mysql_wrong_password_and_unknown_database(tmp_path: Path) -> None:
     hostport = head.rsplit("@", 1)[1]
     proc = run(["--db", f"mysql://{user}:{SECRET}@{hostport}/whatever", "library"], tmp_path)
     assert_one_line_error(proc, hostport, "access denied", "password")
-    proc = run(["--db", f"{head}/musicrec_test_does_not_exist", "library"], tmp_path)
+    prefix = base.rpartition("/")[2]
+    proc = run(["--db", f"{head}/{prefix}_does_not_exist", "library"], tmp_path)
     assert_one_line_error(proc, hostport, "unknown database", "CREATE DATABASE")
 
 
