@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh library per test on each backend (SQLite always, MySQL when configured)."""
+"""Shared fixtures: a fresh library per test on each backend (SQLite always, MySQL when configured), and a
+fake iTunes server over real HTTP."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from musicrec_tui.store.url import parse_db_url
+from tests.fake_itunes import FakeClock, FakeItunes, Previews
 
 MYSQL_ENV = "MUSICREC_TEST_MYSQL_URL"  # mysql://USER:PASSWORD@HOST:PORT/PREFIX; the user may create PREFIX_* dbs
 REQUIRE_ENV = "MUSICREC_REQUIRE_MYSQL"  # set by CI: a MySQL test that would skip fails instead
@@ -91,3 +93,19 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         (tmp_path / sub).mkdir(exist_ok=True)
         monkeypatch.setenv(var, str(tmp_path / sub))
     return tmp_path
+
+
+# ---- the fake iTunes server ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def fake_previews() -> Previews:
+    """Real AAC/m4a previews, encoded once per session on first use."""
+    return Previews()
+
+
+@pytest.fixture
+def fake_itunes(fake_previews: Previews) -> Iterator[FakeItunes]:
+    """A fresh fake iTunes server on 127.0.0.1 (empty catalogue, no faults, its own FakeClock in .clock)."""
+    with FakeItunes(fake_previews, clock=FakeClock()) as server:
+        yield server
