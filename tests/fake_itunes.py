@@ -128,8 +128,8 @@ class Previews:
             rng = np.random.default_rng(7)
             return b"\x00\x00\x00\x18ftypM4A " + rng.integers(0, 256, 60_000, dtype=np.uint8).tobytes()
         if name == "large":
-            # ~340 KB at the default length: over three times the others (which are under 100 KB)
-            return synth.encode(synth.noise(seconds=max(12.0, 2 * s), seed=3), bitrate=320_000)
+            # ~840 KB at the default length, 8x the others (under 100 KB); 3.5x them for 30 s previews
+            return synth.encode(synth.noise(seconds=max(30.0, 2 * s), seed=3), bitrate=320_000)
         raise ValueError(f"unknown preview kind {kind!r}")
 
 
@@ -251,7 +251,7 @@ class FakeItunes:
         """Every fault at once: a catalogue (search term "chaos") whose tracks map to the reason each must
         fail with (None: ingestible), plus queued transient faults that retries must absorb.
 
-        Ingestible tracks carry odd Unicode and hostile titles. The "large" preview is ~340 KB, the others
+        Ingestible tracks carry odd Unicode and hostile titles. The "large" preview is ~840 KB, the others
         under 100 KB (at the default 6 s): the expected reasons hold for a max_file_bytes in between.
         Transient faults are queued at most three per path (the default retries of ItunesClient and
         PreviewCache absorb them even if one request meets all).
