@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import threading
 from pathlib import Path
 
 import pytest
@@ -364,3 +365,33 @@ def test_unresolvable_host_fails_at_once():
     with pytest.raises(ItunesUnavailable, match=r"cannot resolve host from .* after 1 attempt$"):
         client.search("song")
     assert clock.total_slept == 0
+
+
+def test_real_clock_short_window_with_scaled_backoff(fake_previews):
+    """The same schedule on real time, scaled down: a 0.6 s throttle window, base 0.05 s, cap 0.4 s."""
+    import time
+
+    with FakeItunes(fake_previews, clock=time.monotonic) as server:
+        server.add_track(1, "song", "artist")
+        server.throttle(0.6)
+        window_end = time.monotonic() + 0.6
+        client = ItunesClient(server.url, rate_per_minute=6000, backoff_base=0.05, backoff_cap=0.4,
+                              rng=random.Random(4), timeout=5.0)
+        assert [t.external_id for t in client.search("song")] == ["1"]
+        hits = server.hits("/search")
+        assert [r.status for r in hits[:-1]] == [403] * (len(hits) - 1) and hits[-1].status == 200
+        assert hits[-1].time >= window_end - 0.01
+
+
+def test_concurrent_callers_queue_up_in_the_bucket():
+    """Each thread reserves its own slot: waits are 0, 2, 4 ... s, not everyone waking at once."""
+    slept: list[float] = []
+    bucket = TokenBucket(30, clock=lambda: 500.0, sleep=slept.append)
+    waits: list[float] = []
+    threads = [threading.Thread(target=lambda: waits.append(bucket.acquire())) for _ in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(waits) == pytest.approx([0.0, 2.0, 4.0, 6.0, 8.0, 10.0])
+    assert sorted(slept) == pytest.approx([2.0, 4.0, 6.0, 8.0, 10.0])
