@@ -7,6 +7,7 @@ Run from the repository root: `python -m benchmarks.fetch_bench [N]`. All figure
   probe      the same with check="probe" (decodes the first 5.5 s only)
   decode     core.audio.decode of the cached file (what fetch's check costs, and what analysis repeats)
   reuse      PreviewCache.fetch of a cached file (sha256 of the file, no request)
+  scan       PreviewCache.evict over 4,000 cached files (what a download would cost if it always scanned)
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import statistics
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import requests
 
 from musicrec_tui.core.audio import decode
-from musicrec_tui.core.fetch import PreviewCache
+from musicrec_tui.core.fetch import RESCAN_EVERY, PreviewCache
 from musicrec_tui.core.models import Track
 from tests.fake_itunes import FakeItunes, Previews
 
@@ -64,6 +66,18 @@ def main(n: int = 24) -> None:
         for name, values in timings.items():
             med = statistics.median(values)
             print(f"  {name:<8} median {med * 1000:7.1f} ms   x{med / base:5.1f} of download")
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(4000):
+            Path(tmp, f"itunes-{i}.m4a").write_bytes(b"x")
+        cache = PreviewCache(tmp)
+        runs = []
+        for _ in range(5):
+            t = time.perf_counter()
+            cache.evict()
+            runs.append(time.perf_counter() - t)
+        scan = statistics.median(runs)
+        print(f"  scan of 4,000 cached files (evict) {scan * 1000:.1f} ms: x{scan / base:.1f} of a download, "
+              f"so fetch scans only on overflow or every {RESCAN_EVERY} downloads")
 
 
 if __name__ == "__main__":

@@ -250,6 +250,16 @@ def test_lru_eviction_keeps_total_under_max_bytes(fake_itunes, tmp_path):
     assert preview_hits(fake_itunes, 60) == 1
 
 
+def test_overflow_evicts_down_to_the_low_water_mark(fake_itunes, tmp_path):
+    """A full cache makes room for more than one file at a time, so it is not rescanned on every download."""
+    tracks = [track_for(fake_itunes, 80 + i, "chord:0") for i in range(6)]
+    size = len(fake_itunes.previews.get("chord:0"))
+    cache = make_cache(fake_itunes, tmp_path, max_bytes=int(size * 5.5))
+    paths = [cache.fetch(t).path for t in tracks]
+    assert len(finals(tmp_path)) == 4 and paths[-1].exists()
+    assert cache.total_bytes() <= 0.9 * cache.max_bytes
+
+
 def test_evict_never_removes_the_file_just_fetched(fake_itunes, tmp_path):
     track = track_for(fake_itunes, 65)
     cache = make_cache(fake_itunes, tmp_path, max_bytes=10)

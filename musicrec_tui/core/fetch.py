@@ -12,7 +12,9 @@ MIN_SECONDS + 0.5 s (rejects undecodable and short files at a fraction of the co
 analysis, which decodes anyway).
 
 File names come from ids only: `itunes-<trackId><ext>`. The cache has a size limit with least-recently-used
-eviction: every use of a file sets its atime/mtime to now, and `evict()` removes the oldest first.
+eviction: every use of a file sets its atime/mtime to now, and `evict()` removes the oldest first. After a
+download the directory is scanned only when this object's running total passes the limit (it then evicts down
+to 90 %) or every 64 downloads, because a scan of thousands of files costs more than a download.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import os
 import random
 import re
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -39,6 +42,8 @@ from .ratelimit import Sleep, backoff_delay
 
 CHUNK = 64 * 1024
 CHECKS = ("full", "decode", "probe")
+RESCAN_EVERY = 64
+LOW_WATER = 0.9
 _PART = re.compile(r"^\..+\.(\d+)\.[A-Za-z0-9_]+\.part$")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -92,6 +97,9 @@ class PreviewCache:
         self.check = check
         self._sleep = sleep
         self._rng = rng or random.Random()
+        self._lock = threading.Lock()
+        self._estimate: int | None = None  # total bytes as of the last scan plus this object's downloads since
+        self._since_scan = 0
         self.sweep_partial()
 
     # -- public API ---------------------------------------------------------------------------------------
@@ -123,7 +131,7 @@ class PreviewCache:
                                           rng=self._rng))
                 attempt += 1
                 continue
-            self.evict(keep=final)
+            self._account(preview.size, keep=final)
             return preview
 
     def discard(self, track: Track) -> bool:
@@ -137,13 +145,15 @@ class PreviewCache:
     def total_bytes(self) -> int:
         return sum(size for _, size, _ in self._entries())
 
-    def evict(self, keep: Path | None = None) -> list[Path]:
-        """Delete least-recently-used previews until the total is within max_bytes; returns the deleted."""
+    def evict(self, keep: Path | None = None, target: int | None = None) -> list[Path]:
+        """Delete least-recently-used previews until the total is within `target` (default max_bytes);
+        returns the deleted paths. `keep` is never deleted."""
+        limit = self.max_bytes if target is None else min(target, self.max_bytes)
         entries = sorted(self._entries(), key=lambda e: e[2])
         total = sum(size for _, size, _ in entries)
         removed: list[Path] = []
         for path, size, _ in entries:
-            if total <= self.max_bytes:
+            if total <= limit:
                 break
             if keep is not None and path == keep:
                 continue
@@ -151,7 +161,22 @@ class PreviewCache:
                 path.unlink()
                 removed.append(path)
             total -= size
+        with self._lock:
+            self._estimate, self._since_scan = total, 0
         return removed
+
+    def _account(self, size: int, keep: Path) -> None:
+        """After a download: scan only when the running total passes max_bytes (then evict down to
+        LOW_WATER of it, so a full cache is not rescanned on every download) or every RESCAN_EVERY downloads
+        to notice other processes' files. A scan costs ~16 us a file (65 ms for 4,000 here)."""
+        with self._lock:
+            if self._estimate is not None:
+                self._estimate += size
+                self._since_scan += 1
+            scan = (self._estimate is None or self._estimate > self.max_bytes
+                    or self._since_scan >= RESCAN_EVERY)
+        if scan:
+            self.evict(keep=keep, target=int(self.max_bytes * LOW_WATER))
 
     def sweep_partial(self) -> list[Path]:
         """Remove temp files left by processes that no longer run (after a kill -9)."""
@@ -168,14 +193,17 @@ class PreviewCache:
 
     def _entries(self) -> list[tuple[Path, int, float]]:
         out = []
-        for path in self.dir.iterdir():
-            if path.name.startswith(".") or not path.is_file():
-                continue
-            try:
-                st = path.stat()
-            except FileNotFoundError:
-                continue
-            out.append((path, st.st_size, max(st.st_atime, st.st_mtime)))
+        with os.scandir(self.dir) as it:
+            for entry in it:
+                if entry.name.startswith("."):
+                    continue
+                try:
+                    if not entry.is_file(follow_symlinks=False):
+                        continue
+                    st = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                out.append((Path(entry.path), st.st_size, max(st.st_atime, st.st_mtime)))
         return out
 
     def _reuse(self, final: Path, expected_sha: str | None) -> CachedPreview | None:
