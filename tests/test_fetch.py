@@ -89,6 +89,14 @@ def test_transient_download_faults_are_retried(fake_itunes, tmp_path, fault):
     assert leftovers(tmp_path) == []
 
 
+def test_retry_after_on_a_preview_is_honoured_up_to_the_cap(fake_itunes, tmp_path):
+    track = track_for(fake_itunes, 26)
+    fake_itunes.fail("/previews/26.m4a", Fault("429", retry_after="5"), Fault("429", retry_after="3600"))
+    clock = FakeClock()
+    make_cache(fake_itunes, tmp_path, clock=clock, backoff_cap=8.0).fetch(track)
+    assert clock.slept[0] >= 5.0 and clock.slept[1] == 8.0 and len(clock.slept) == 2
+
+
 def test_slow_and_stalled_downloads_time_out_and_are_retried(fake_itunes, tmp_path):
     track = track_for(fake_itunes, 22)
     fake_itunes.fail("/previews/22.m4a", Fault("slow", delay=3.0), Fault("stall", delay=3.0))

@@ -38,7 +38,7 @@ from .errors import ConfigError, DecodeError, DownloadError, PreviewGone
 from .models import Track
 from .netutil import describe, unresolvable
 from .netutil import strip_query as _clean
-from .ratelimit import Sleep, backoff_delay
+from .ratelimit import Sleep, backoff_delay, parse_retry_after
 
 CHUNK = 64 * 1024
 CHECKS = ("full", "decode", "probe")
@@ -59,7 +59,11 @@ class CachedPreview:
 
 
 class _Transient(Exception):
-    """A failure worth another try (5xx, timeout, reset, truncation)."""
+    """A failure worth another try (5xx, 429, timeout, reset, truncation)."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
 
 
 class PreviewCache:
@@ -127,8 +131,10 @@ class PreviewCache:
             except _Transient as exc:
                 if attempt >= self.retries:
                     raise DownloadError(f"{exc} ({_clean(url)}, {attempt + 1} attempts)") from None
-                self._sleep(backoff_delay(attempt, base=self.backoff_base, cap=self.backoff_cap,
-                                          rng=self._rng))
+                delay = backoff_delay(attempt, base=self.backoff_base, cap=self.backoff_cap, rng=self._rng)
+                if exc.retry_after is not None:  # honoured up to the cap: a preview is not worth more
+                    delay = max(delay, min(exc.retry_after, self.backoff_cap))
+                self._sleep(delay)
                 attempt += 1
                 continue
             self._account(preview.size, keep=final)
@@ -251,7 +257,7 @@ class PreviewCache:
                                    headers={"Accept-Encoding": "identity"}) as resp:
                 status = resp.status_code
                 if status >= 500 or status in (408, 429):
-                    raise _Transient(f"HTTP {status}")
+                    raise _Transient(f"HTTP {status}", parse_retry_after(resp.headers.get("Retry-After")))
                 if status in (404, 410):
                     raise PreviewGone(f"HTTP {status} for preview {_clean(url)}")
                 if status != 200:
