@@ -2,22 +2,27 @@
 
 Shape: /search and /lookup answer like Apple (body starts with three newlines, content type
 `text/javascript; charset=utf-8`, `{"resultCount", "results"}` with Apple's field names); /previews/<id>.m4a
-serves real AAC in an .m4a container synthesised with core.synth (encoded once per session, cached bytes).
+serves real AAC in an .m4a container synthesised with core.synth (encoded when a track is added, once per
+kind per session). Every request is recorded (method, path, query, server time, status, fault) in `requests`;
+`hits(prefix)` filters them.
 
 Time: the server reads time from `clock`. Tests give the client and the server the SAME FakeClock (the client
 sleeps with `clock.sleep`, which only advances it), so a 60 s 403 throttle window is measured in the same time
 the client's backoff spends, and a test asserts the retries outlasted it without waiting a real minute. Faults
-that are about real sockets (slow, stall) use real time, in fractions of a second.
+that are about real sockets (slow, stall) use real time: a few seconds of server silence against client
+timeouts of 0.5 s. A FakeClock does not model concurrent sleepers (their sleeps add up), so assert per-thread
+timing on a TokenBucket with its own clock, not through the server. `python -m tests.fake_itunes` runs the
+server by hand on real time.
 
 Faults:
 - `fail(path, *faults)` queues one-shot faults for a path ("/search", "/lookup", "/previews/123.m4a") or for a
   prefix ending in "/" ("/previews/"); each matching request takes the next one, so faults arrive mixed.
-  Kinds: "403" (empty body, no Retry-After), "429" (Retry-After: `retry_after`, seconds or an HTTP date),
-  "500"/"503" (HTML body), "html" (200 with Apple's HTML error page), "malformed" and "cutoff" (bad JSON with
-  a correct length), "truncate" (Content-Length larger than what is sent, then the connection closes), "reset"
-  (connection closed with no answer), "slow" (no answer for `delay` s), "stall" (headers and part of the body,
-  then `delay` s of silence), "nolength" (no Content-Length, body ends when the connection closes),
-  "gzip" (Content-Encoding gzip whatever the client accepts), "404".
+  Kinds: "403" (empty body, no Retry-After), "429" (Retry-After: `retry_after`: seconds, an HTTP date, or "+N"
+  for a date N s ahead), "500"/"503" (HTML body), "html" (200 with Apple's HTML error page), "malformed" and
+  "cutoff" (bad JSON with a correct length), "truncate" (Content-Length larger than what is sent, then the
+  connection closes), "reset" (connection closed with no answer), "slow" (no answer for `delay` s), "stall"
+  (headers and part of the body, then `delay` s of silence), "nolength" (no Content-Length, body ends when the
+  connection closes), "gzip" (Content-Encoding gzip whatever the client accepts), "404".
 - `throttle(seconds, paths)` answers 403 to every search/lookup until the window ends (server clock).
 - `server_limit(per_minute)`: like Apple, a server-side limit below the client's; going over it starts a 60 s
   403 window.
