@@ -158,6 +158,31 @@ def test_volume_change_is_a_linear_ramp_across_one_block(player, fake) -> None:
     assert np.array_equal(out[5 * BLOCK:], x[1000:1200] * np.float32(0.6))
 
 
+def test_pausing_in_the_last_partial_block_fades_along_the_full_block_ramp(player, fake) -> None:
+    x = ramp_signal(500)
+    player.load(Audio(x, RATE))
+    player.play()
+    fake.stream.step(2)
+    player.pause()
+    fake.stream.step(1)  # 100 frames left: they fade along the first half of a 200-frame ramp, then silence
+    out = fake.written
+    np.testing.assert_allclose(out[400:500], stereo(x[400:]) * fade(BLOCK, 1.0, 0.0)[:100], rtol=0, atol=1e-7)
+    assert np.array_equal(out[500:600], np.zeros((100, 2), np.float32))
+    assert player.state is PlayerState.PAUSED and player.position == player.duration
+
+
+def test_a_closed_player_stays_quiet(fake) -> None:
+    p = SoundDevicePlayer(samplerate=RATE, blocksize=BLOCK, stream_factory=fake)
+    p.set_queue([QueueItem(Audio(ramp_signal(400), RATE)), QueueItem(Audio(ramp_signal(400), RATE))])
+    p.play()
+    p.close()
+    assert fake.stream.closed and p.state is PlayerState.STOPPED
+    p.play()
+    p.next()
+    assert len(fake.streams) == 1 and all(s.closed for s in fake.streams)
+    p.close()  # idempotent
+
+
 def test_volume_is_clamped_to_zero_one(player) -> None:
     player.set_volume(7)
     assert player.volume == 1.0
@@ -200,6 +225,21 @@ def test_end_of_track_calls_back_and_the_queue_advances(player, fake) -> None:
     assert len(fake.streams) == 2
     fake.stream.step(1)
     np.testing.assert_allclose(fake.stream.written, stereo(b[:BLOCK]) * fade(BLOCK, 0, 1), rtol=0, atol=1e-7)
+
+
+def test_a_seek_back_wins_over_a_stale_end_of_track(player, fake) -> None:
+    a, b = ramp_signal(400), ramp_signal(400, scale=0.2)
+    player.set_queue([QueueItem(Audio(a, RATE), "A"), QueueItem(Audio(b, RATE), "B")])
+    player.play()
+    with player._lock:  # white-box: hold the player thread off while the end-of-track event is pending
+        fake.stream.step(2)  # the end of A: the callback posts the event
+        player.seek(0.0)
+        fake.stream.step(1)
+    time.sleep(0.05)  # let the player thread look at the (now stale) event
+    assert player.snapshot().title == "A" and player.position == BLOCK / RATE
+    assert np.array_equal(fake.written[2 * BLOCK:], stereo(a[:BLOCK]))
+    fake.stream.step(1)
+    wait_until(lambda: player.snapshot().title == "B")
 
 
 def test_next_and_previous(player, fake) -> None:

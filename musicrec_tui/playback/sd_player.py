@@ -385,6 +385,7 @@ class SoundDevicePlayer:
             if self._closed:
                 return
             self._closed = True
+            self._version += 1  # a queue advance decoding right now must not install its track
             self._close_stream()
             self._publish(playing=False, state=PlayerState.STOPPED if self._shared.buffer is not None
                           else PlayerState.IDLE)
@@ -418,7 +419,7 @@ class SoundDevicePlayer:
                        finished_callback=lambda: self._events.put(("finished", serial)))
 
     def _ensure_stream(self) -> None:
-        if self._stream is not None:
+        if self._stream is not None or self._closed:
             return
         self._stream_serial += 1
         self._gain = 0.0  # no stream runs: the control thread may reset the callback's state
