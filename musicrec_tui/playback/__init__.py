@@ -22,7 +22,15 @@ from .base import (
     QueueItem,
     TrackEnd,
 )
-from .device import NO_DEVICE, NO_PORTAUDIO, OutputDevice, load_sounddevice, make_player, probe_output
+from .device import (
+    NO_DEVICE,
+    NO_PORTAUDIO,
+    OutputDevice,
+    doctor_lines,
+    load_sounddevice,
+    make_player,
+    probe_output,
+)
 from .null import NullPlayer
 from .sd_player import SoundDevicePlayer
 
@@ -39,6 +47,7 @@ __all__ = [
     "QueueItem",
     "SoundDevicePlayer",
     "TrackEnd",
+    "doctor_lines",
     "load_sounddevice",
     "make_player",
     "probe_output",

@@ -81,6 +81,16 @@ def probe_output(device: str | int | None = None,
     return found.available, found.reason, found.devices
 
 
+def doctor_lines(device: str | int | None = None, loader: Loader = load_sounddevice) -> list[str]:
+    """What `musicrec doctor` prints about audio: the verdict, then one line per output device."""
+    found = probe(device, loader)
+    if found.available and found.selected is not None:
+        head = f"audio output: ok, playing on {found.selected.describe()}"
+    else:
+        head = f"audio output: {found.reason}"
+    return [head, *(f"  {d.describe()}" for d in found.devices)]
+
+
 def resolve_device(device: str | int | None, devices: list[OutputDevice]) -> tuple[OutputDevice | None, str]:
     """Pick an output device: None -> the default (or first); an index; an exact or unique partial name."""
     if device is None or (isinstance(device, str) and not device.strip()):
