@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from musicrec_tui.playback import NO_PORTAUDIO, NullPlayer, PlayerState, make_player, probe_output
-from musicrec_tui.playback.device import NO_SOUNDDEVICE, OutputDevice, doctor_lines, resolve_device
+from musicrec_tui.playback.device import NO_SOUNDDEVICE, OutputDevice, resolve_device
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,15 +31,13 @@ def no_package() -> object:
 
 def test_missing_portaudio_gives_the_install_hint() -> None:
     assert NO_PORTAUDIO == "playback off: PortAudio not installed -- apt install libportaudio2"
-    assert probe_output(loader=no_portaudio) == (False, NO_PORTAUDIO, [])
+    report = probe_output(loader=no_portaudio)
+    assert report == (False, NO_PORTAUDIO, [])
+    assert (report.available, report.reason, report.devices) == (False, NO_PORTAUDIO, [])
     player = make_player(loader=no_portaudio)
     assert isinstance(player, NullPlayer)
     assert player.state is PlayerState.OFF and player.reason == NO_PORTAUDIO
     assert player.snapshot().reason == NO_PORTAUDIO
-
-
-def test_doctor_says_why_playback_is_off() -> None:
-    assert doctor_lines(loader=no_portaudio) == ["audio output: " + NO_PORTAUDIO]
 
 
 def test_missing_package_gives_the_pip_hint() -> None:

@@ -77,9 +77,7 @@ def encode(samples: np.ndarray, rate: int = 44100, fmt: str = "m4a", bitrate: in
         if codec not in ("flac", "pcm_s16le"):
             stream.bit_rate = bitrate
         frame_fmt = "fltp"
-        if codec == "pcm_s16le":
-            frame_fmt = "s16"
-        elif codec == "flac":
+        if codec == "pcm_s16le" or codec == "flac":
             frame_fmt = "s16"
         step = 1024
         for i, start in enumerate(range(0, stereo.shape[1], step)):

@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 from .base import Player, TrackEndCallback
 from .null import NullPlayer
@@ -74,21 +74,18 @@ def probe(device: str | int | None = None, loader: Loader = load_sounddevice) ->
     return OutputProbe(True, "", devices, selected, sd)
 
 
-def probe_output(device: str | int | None = None,
-                 loader: Loader = load_sounddevice) -> tuple[bool, str, list[OutputDevice]]:
+class OutputReport(NamedTuple):
+    """probe_output's answer: unpacks as (available, reason, devices) or reads by name."""
+
+    available: bool
+    reason: str
+    devices: list[OutputDevice]
+
+
+def probe_output(device: str | int | None = None, loader: Loader = load_sounddevice) -> OutputReport:
     """For `musicrec doctor`: (available, reason playback is off or "", output devices)."""
     found = probe(device, loader)
-    return found.available, found.reason, found.devices
-
-
-def doctor_lines(device: str | int | None = None, loader: Loader = load_sounddevice) -> list[str]:
-    """What `musicrec doctor` prints about audio: the verdict, then one line per output device."""
-    found = probe(device, loader)
-    if found.available and found.selected is not None:
-        head = f"audio output: ok, playing on {found.selected.describe()}"
-    else:
-        head = f"audio output: {found.reason}"
-    return [head, *(f"  {d.describe()}" for d in found.devices)]
+    return OutputReport(found.available, found.reason, found.devices)
 
 
 def resolve_device(device: str | int | None, devices: list[OutputDevice]) -> tuple[OutputDevice | None, str]:

@@ -1,0 +1,7 @@
+"""`python -m musicrec_tui` = `musicrec`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,267 @@
+"""Settings, layered: defaults < config.toml < environment < command-line flags. Paths from platformdirs."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .core.errors import ConfigError
+
+APP_NAME = "musicrec-tui"
+DEFAULT_ITUNES_URL = "https://itunes.apple.com"
+CONFIG_FILE_NAME = "config.toml"
+UI_STATE_FILE_NAME = "ui-state.toml"
+
+# environment variable → (section, key)
+ENVIRONMENT = {
+    "MUSICREC_DB": ("library", "url"),
+    "MUSICREC_ITUNES_URL": ("itunes", "base_url"),
+    "MUSICREC_COUNTRY": ("itunes", "country"),
+    "MUSICREC_DATA_DIR": ("paths", "data_dir"),
+    "MUSICREC_CACHE_DIR": ("paths", "cache_dir"),
+    "MUSICREC_EXTRACTOR": ("analysis", "extractor"),
+    "MUSICREC_WORKERS": ("analysis", "workers"),
+    "MUSICREC_DEVICE": ("playback", "device"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Paths:
+    """Where the app keeps its config, its default library and its preview cache."""
+
+    config_dir: Path
+    data_dir: Path
+    cache_dir: Path
+
+    @property
+    def default_db(self) -> Path:
+        return self.data_dir / "library.sqlite3"
+
+    @property
+    def previews_dir(self) -> Path:
+        return self.cache_dir / "previews"
+
+    @property
+    def artwork_dir(self) -> Path:
+        return self.cache_dir / "artwork"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable, resolved. Passed into the core; nothing deeper reads the environment."""
+
+    paths: Paths
+    db_url: str
+    config_file: Path | None = None
+    itunes_base_url: str = DEFAULT_ITUNES_URL
+    itunes_country: str = "US"
+    itunes_rate_per_minute: float = 20.0
+    itunes_timeout: float = 10.0
+    itunes_max_retries: int = 8
+    cache_keep_previews: bool = True
+    cache_max_mb: int = 2048
+    preview_max_mb: int = 10
+    extractor: str | None = None
+    analysis_workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    download_workers: int = 4
+    playback_device: str | None = None
+    keymap: Mapping[str, str] = field(default_factory=dict)
+    ui_theme: str | None = None
+    ui_pane: str | None = None
+    ui_k: int = 10
+    ui_exclude_artist: bool = False
+
+    @property
+    def masked_db_url(self) -> str:
+        from .store.url import mask_url
+
+        return mask_url(self.db_url)
+
+
+def default_paths(env: Mapping[str, str] | None = None) -> Paths:
+    """platformdirs locations for this user."""
+    import platformdirs
+
+    return Paths(
+        config_dir=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+        data_dir=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+        cache_dir=Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
+    )
+
+
+# (section, key) → (Settings field, converter)
+_KEYS: dict[tuple[str, str], tuple[str, Any]] = {
+    ("library", "url"): ("db_url", str),
+    ("itunes", "base_url"): ("itunes_base_url", str),
+    ("itunes", "country"): ("itunes_country", str),
+    ("itunes", "rate_per_minute"): ("itunes_rate_per_minute", float),
+    ("itunes", "timeout"): ("itunes_timeout", float),
+    ("itunes", "max_retries"): ("itunes_max_retries", int),
+    ("cache", "keep_previews"): ("cache_keep_previews", "bool"),
+    ("cache", "max_mb"): ("cache_max_mb", int),
+    ("cache", "preview_max_mb"): ("preview_max_mb", int),
+    ("analysis", "extractor"): ("extractor", str),
+    ("analysis", "workers"): ("analysis_workers", int),
+    ("analysis", "download_workers"): ("download_workers", int),
+    ("playback", "device"): ("playback_device", str),
+    ("ui", "theme"): ("ui_theme", str),
+    ("ui", "pane"): ("ui_pane", str),
+    ("ui", "k"): ("ui_k", int),
+    ("ui", "exclude_artist"): ("ui_exclude_artist", "bool"),
+}
+_PATH_KEYS = {"config_dir", "data_dir", "cache_dir"}
+
+
+def load_settings(config_file: str | Path | None = None, env: Mapping[str, str] | None = None,
+                  flags: Mapping[str, Any] | None = None, paths: Paths | None = None) -> Settings:
+    """Resolve settings: defaults < config file < environment < flags (keys are Settings field names)."""
+    env = os.environ if env is None else env
+    base = paths or default_paths(env)
+    explicit = config_file is not None
+    cfg_path = Path(config_file).expanduser() if explicit else base.config_dir / CONFIG_FILE_NAME
+    layered: dict[str, Any] = {}
+    path_over: dict[str, Path] = {}
+
+    data = _read_toml(cfg_path, required=explicit)
+    for section, table in data.items():
+        if section == "keys" and isinstance(table, dict):
+            layered["keymap"] = {str(k): str(v) for k, v in table.items()}
+            continue
+        if section == "paths" and isinstance(table, dict):
+            for key, value in table.items():
+                if key in _PATH_KEYS:
+                    path_over[key] = Path(str(value)).expanduser()
+            continue
+        if not isinstance(table, dict):
+            raise ConfigError(f"{cfg_path}: [{section}] must be a table")
+        for key, value in table.items():
+            _apply(layered, section, key, value, f"{cfg_path} [{section}] {key}")
+    for var, (section, key) in ENVIRONMENT.items():
+        value = env.get(var)
+        if value:
+            if section == "paths":
+                path_over[key] = Path(value).expanduser()
+            else:
+                _apply(layered, section, key, value, f"environment {var}")
+    for name, value in (flags or {}).items():
+        if value is None:
+            continue
+        if name in _PATH_KEYS:
+            path_over[name] = Path(value).expanduser()
+        elif name in {f.name for f in fields(Settings)}:
+            layered[name] = value
+        else:
+            raise ConfigError(f"unknown setting {name!r}")
+
+    resolved = replace(base, **path_over) if path_over else base
+    db_url = layered.pop("db_url", None) or f"sqlite://{resolved.default_db.resolve()}"
+    settings = Settings(paths=resolved, db_url=db_url, config_file=cfg_path, **layered)
+    _validate(settings)
+    return settings
+
+
+def _apply(target: dict[str, Any], section: str, key: str, value: Any, where: str) -> None:
+    entry = _KEYS.get((section, key))
+    if entry is None:
+        raise ConfigError(f"unknown setting {where}")
+    name, kind = entry
+    try:
+        if kind == "bool":
+            target[name] = _to_bool(value)
+        else:
+            target[name] = kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"bad value for {where}: {value!r}") from None
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(value)
+
+
+def _read_toml(path: Path, required: bool) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"config file not found: {path}") from None
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+
+
+def _validate(settings: Settings) -> None:
+    from .store.url import parse_db_url
+
+    parse_db_url(settings.db_url)
+    url = settings.itunes_base_url
+    if not (url.startswith("http://") or url.startswith("https://")) or len(url) < 10:
+        raise ConfigError(f"bad iTunes URL {url!r}: expected http(s)://HOST[:PORT][/PATH]")
+    if settings.itunes_rate_per_minute <= 0:
+        raise ConfigError("itunes.rate_per_minute must be positive")
+    if settings.analysis_workers < 1 or settings.download_workers < 1:
+        raise ConfigError("worker counts must be at least 1")
+    if not 1 <= settings.ui_k <= 200:
+        raise ConfigError("ui.k must be between 1 and 200")
+
+
+def ensure_writable_dir(path: Path, what: str) -> Path:
+    """Create a directory if needed and check it is writable; ConfigError naming the path otherwise."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create {what} directory {path}: {exc.strerror or exc}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"{what} directory {path} is not writable")
+    return path
+
+
+def save_ui_state(settings: Settings, **values: Any) -> Path:
+    """Persist UI choices (theme, pane, k, exclude_artist) to ui-state.toml in the config dir, atomically."""
+    path = settings.paths.config_dir / UI_STATE_FILE_NAME
+    current = _read_toml(path, required=False).get("ui", {})
+    unknown = [k for k in values if ("ui", k) not in _KEYS]
+    if unknown:
+        raise ConfigError(f"unknown UI setting(s): {', '.join(unknown)}")
+    current.update({k: v for k, v in values.items() if v is not None})
+    ensure_writable_dir(path.parent, "config")
+    lines = ["[ui]"] + [f"{k} = {_toml_value(v)}" for k, v in sorted(current.items())]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def load_ui_state(settings: Settings) -> Settings:
+    """Settings with the last persisted UI choices (theme, pane, k, exclude_artist) applied on top."""
+    state = _read_toml(settings.paths.config_dir / UI_STATE_FILE_NAME, required=False).get("ui", {})
+    layered: dict[str, Any] = {}
+    for key, value in state.items():
+        if ("ui", key) in _KEYS:
+            try:
+                _apply(layered, "ui", key, value, f"ui-state {key}")
+            except ConfigError:
+                continue  # a stale or hand-edited state file never blocks start-up
+    return replace(settings, **layered)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'

@@ -1,0 +1,289 @@
+"""Preview download into a cache directory: streaming, capped, checked, hashed and atomic.
+
+A download goes to a temp file in the cache directory (`.<name>.<pid>.<random>.part`), is hashed and counted
+while it streams, is checked against Content-Length and the per-file cap, is decoded (and, by default, checked
+to be long and loud enough to analyse) and only then renamed into place with os.replace. A file under its
+final name is therefore always complete and decodable; a temp file never outlives its download (try/finally,
+also on KeyboardInterrupt), and temp files of processes that died (kill -9) are swept when a cache is opened.
+
+File names come from ids only: `itunes-<trackId><ext>`. The cache has a size limit with least-recently-used
+eviction: every use of a file sets its atime/mtime to now, and `evict()` removes the oldest first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import random
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+from .audio import AUDIO_EXTENSIONS, check_analysable, decode
+from .errors import DecodeError, DownloadError
+from .models import Track
+from .ratelimit import Sleep, backoff_delay
+
+CHUNK = 64 * 1024
+_PART = re.compile(r"^\..+\.(\d+)\.[A-Za-z0-9_]+\.part$")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class CachedPreview:
+    """A complete, decodable preview file in the cache."""
+
+    path: Path
+    sha256: str
+    size: int
+    reused: bool = False
+
+
+class _Transient(Exception):
+    """A failure worth another try (5xx, timeout, reset, truncation)."""
+
+
+class PreviewCache:
+    """Downloads previews into `dir` and keeps them under `max_bytes` in total (LRU)."""
+
+    def __init__(
+        self,
+        dir: str | os.PathLike[str],
+        *,
+        max_bytes: int = 2 * 1024**3,
+        max_file_bytes: int = 10 * 1024**2,
+        session: requests.Session | None = None,
+        timeout: float = 20.0,
+        retries: int = 3,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 8.0,
+        require_analysable: bool = True,
+        sleep: Sleep = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.dir = Path(dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = int(max_bytes)
+        self.max_file_bytes = int(max_file_bytes)
+        self._session = session or requests.Session()
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.require_analysable = require_analysable
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self.sweep_partial()
+
+    # -- public API ---------------------------------------------------------------------------------------
+
+    def path_for(self, track: Track) -> Path:
+        """Where `track`'s preview lives in the cache: named from ids only."""
+        ext = _extension(track.preview_url)
+        if not _SAFE_ID.match(track.source) or not _SAFE_ID.match(track.external_id):
+            raise DownloadError(f"cannot name a cache file for track {track.source}:{track.external_id!r}")
+        return self.dir / f"{track.source}-{track.external_id}{ext}"
+
+    def fetch(self, track: Track) -> CachedPreview:
+        """The cached preview of `track`, downloading it first when there is no valid copy."""
+        if not track.preview_url:
+            raise DownloadError("track has no preview URL")
+        final = self.path_for(track)
+        cached = self._reuse(final, track.preview_sha256)
+        if cached is not None:
+            return cached
+        url = track.preview_url
+        attempt = 0
+        while True:
+            try:
+                preview = self._download(url, final)
+            except _Transient as exc:
+                if attempt >= self.retries:
+                    raise DownloadError(f"{exc} ({_clean(url)}, {attempt + 1} attempts)") from None
+                self._sleep(backoff_delay(attempt, base=self.backoff_base, cap=self.backoff_cap,
+                                          rng=self._rng))
+                attempt += 1
+                continue
+            self.evict(keep=final)
+            return preview
+
+    def discard(self, track: Track) -> bool:
+        """Delete `track`'s cached preview (cache.keep_previews = false). True when a file was removed."""
+        try:
+            self.path_for(track).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def total_bytes(self) -> int:
+        return sum(size for _, size, _ in self._entries())
+
+    def evict(self, keep: Path | None = None) -> list[Path]:
+        """Delete least-recently-used previews until the total is within max_bytes; returns the deleted."""
+        entries = sorted(self._entries(), key=lambda e: e[2])
+        total = sum(size for _, size, _ in entries)
+        removed: list[Path] = []
+        for path, size, _ in entries:
+            if total <= self.max_bytes:
+                break
+            if keep is not None and path == keep:
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+            total -= size
+        return removed
+
+    def sweep_partial(self) -> list[Path]:
+        """Remove temp files left by processes that no longer run (after a kill -9)."""
+        removed: list[Path] = []
+        for path in self.dir.iterdir():
+            match = _PART.match(path.name)
+            if match and not _alive(int(match.group(1))):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                    removed.append(path)
+        return removed
+
+    # -- plumbing -----------------------------------------------------------------------------------------
+
+    def _entries(self) -> list[tuple[Path, int, float]]:
+        out = []
+        for path in self.dir.iterdir():
+            if path.name.startswith(".") or not path.is_file():
+                continue
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                continue
+            out.append((path, st.st_size, max(st.st_atime, st.st_mtime)))
+        return out
+
+    def _reuse(self, final: Path, expected_sha: str | None) -> CachedPreview | None:
+        try:
+            size = final.stat().st_size
+        except FileNotFoundError:
+            return None
+        if size == 0 or size > self.max_file_bytes:
+            final.unlink(missing_ok=True)
+            return None
+        digest = _sha256_file(final)
+        if expected_sha and digest != expected_sha:
+            final.unlink(missing_ok=True)
+            return None
+        with contextlib.suppress(FileNotFoundError):
+            os.utime(final)
+        return CachedPreview(final, digest, size, reused=True)
+
+    def _download(self, url: str, final: Path) -> CachedPreview:
+        fd, tmp_name = tempfile.mkstemp(dir=self.dir, prefix=f".{final.name}.{os.getpid()}.", suffix=".part")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                digest, size = self._stream(url, out)
+                out.flush()
+                os.fsync(out.fileno())
+            self._check_audio(tmp)
+            os.replace(tmp, final)
+            return CachedPreview(final, digest, size)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _stream(self, url: str, out) -> tuple[str, int]:
+        hasher = hashlib.sha256()
+        got = wire = 0
+        expected: int | None = None
+        try:
+            with self._session.get(url, stream=True, timeout=self.timeout,
+                                   headers={"Accept-Encoding": "identity"}) as resp:
+                status = resp.status_code
+                if status >= 500 or status in (408, 429):
+                    raise _Transient(f"HTTP {status}")
+                if status != 200:
+                    raise DownloadError(f"HTTP {status} for preview {_clean(url)}")
+                expected = _content_length(resp.headers.get("Content-Length"))
+                if expected is not None and expected > self.max_file_bytes:
+                    raise DownloadError(
+                        f"preview larger than cap: {expected} bytes > {self.max_file_bytes} ({_clean(url)})")
+                resp.raw.decode_content = True
+                # count a short body ourselves: urllib3 would raise and drop the bytes it had buffered
+                resp.raw.enforce_content_length = False
+                for chunk in resp.iter_content(CHUNK):
+                    got += len(chunk)
+                    if got > self.max_file_bytes:
+                        raise DownloadError(
+                            f"preview larger than cap: over {self.max_file_bytes} bytes ({_clean(url)})")
+                    hasher.update(chunk)
+                    out.write(chunk)
+                wire = resp.raw.tell()  # bytes off the wire: what Content-Length counts, even if encoded
+        except requests.exceptions.ChunkedEncodingError:
+            if expected is not None:
+                raise _Transient(f"truncated: got {got} of {expected} bytes") from None
+            raise _Transient(f"connection closed after {got} bytes") from None
+        except requests.Timeout:
+            raise _Transient(f"timed out after {self.timeout:g} s") from None
+        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+                requests.exceptions.MissingSchema) as exc:
+            raise DownloadError(f"bad preview URL {_clean(url)}: {exc}") from None
+        except requests.RequestException as exc:
+            if "timed out" in str(exc).lower():
+                raise _Transient(f"timed out after {self.timeout:g} s") from None
+            raise _Transient(f"connection error ({type(exc).__name__})") from None
+        if expected is not None and wire != expected:
+            raise _Transient(f"truncated: got {wire} of {expected} bytes")
+        if got == 0:
+            raise _Transient("empty body")
+        return hasher.hexdigest(), got
+
+    def _check_audio(self, path: Path) -> None:
+        try:
+            audio = decode(path)
+            if self.require_analysable:
+                check_analysable(audio)
+        except DecodeError as exc:
+            raise DecodeError(f"preview rejected: {exc}") from None
+
+
+def _extension(url: str | None) -> str:
+    if url:
+        suffix = PurePosixPath(urlsplit(url).path).suffix.lower()
+        if suffix in AUDIO_EXTENSIONS:
+            return suffix
+    return ".m4a"
+
+
+def _content_length(value: str | None) -> int | None:
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value.strip())
+
+
+def _sha256_file(path: Path) -> str:
+    hasher = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1024 * 1024), b""):
+            hasher.update(block)
+    return hasher.hexdigest()
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clean(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))

@@ -1,0 +1,315 @@
+"""iTunes Search API client: search and lookup, parsed leniently into Track records.
+
+One token bucket paces every call (search and lookup share it; preview downloads are not counted). Throttling
+(403 with an empty body, 429), 5xx, timeouts, connection errors and garbage bodies (HTML error pages,
+malformed or cut-off JSON) are retried with capped exponential backoff and jitter, honouring Retry-After.
+After the last retry the client raises ItunesThrottled or ItunesUnavailable with a one-line message.
+
+Backoff: transient faults (5xx, timeouts, garbage) use full jitter. Throttling uses "equal jitter" (a delay in
+[ceiling/2, ceiling]) because Apple's 403 window can last a whole minute and full jitter gives no lower bound:
+with the defaults (base 2 s, cap 60 s, 8 retries) the retries are guaranteed to span at least
+1+2+4+8+16+30+30+30 = 121 s of throttle (and at most 242 s), so a 60 s window is always outlasted.
+Throttling and transient faults each get `max_retries` retries with their own backoff ladder, so a minute of
+throttling followed by a couple of 5xx (faults arrive mixed) does not exhaust the budget. Every attempt,
+retries included, takes a token from the bucket: each is a call Apple counts.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+from .errors import ConfigError, ItunesError, ItunesThrottled, ItunesUnavailable
+from .models import SOURCE_ITUNES, Track
+from .ratelimit import Clock, Sleep, TokenBucket, backoff_delay, parse_retry_after
+
+DEFAULT_BASE_URL = "https://itunes.apple.com"
+MAX_LIMIT = 200
+LOOKUP_CHUNK = 150
+USER_AGENT = "musicrec-tui/0.1 (+https://github.com/musicrec-tui)"
+_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+_THROTTLE_STATUSES = frozenset({403, 429})
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """Why one attempt failed: shown in the final error and used to pick the backoff."""
+
+    reason: str
+    throttled: bool = False
+    retry_after: float | None = None
+
+
+class _Retry(Exception):
+    def __init__(self, failure: _Failure) -> None:
+        super().__init__(failure.reason)
+        self.failure = failure
+
+
+class ItunesClient:
+    """Search and lookup against the iTunes Search API (or any server shaped like it, e.g. the test fake)."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        session: requests.Session | None = None,
+        rate_per_minute: float = 20.0,
+        burst: float = 1.0,
+        max_retries: int = 8,
+        backoff_base: float = 2.0,
+        backoff_cap: float = 60.0,
+        max_retry_after: float = 300.0,
+        timeout: float = 15.0,
+        cache_size: int = 64,
+        cache_ttl: float = 600.0,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        parts = urlsplit(base_url.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"iTunes base URL must be http(s)://host[:port][/path], got {base_url!r}")
+        if max_retries < 0:
+            raise ConfigError("max_retries must be 0 or more")
+        self.base_url = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+        self._session = session or requests.Session()
+        self._session.headers.setdefault("User-Agent", USER_AGENT)
+        self.bucket = TokenBucket(rate_per_minute, burst=burst, clock=clock, sleep=sleep)
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.max_retry_after = max_retry_after
+        self.timeout = timeout
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._cache: OrderedDict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, tuple[Track, ...]]] = (
+            OrderedDict()
+        )
+        self._cache_size = cache_size
+        self._cache_ttl = cache_ttl
+        self._cache_lock = threading.Lock()
+
+    # -- public API ---------------------------------------------------------------------------------------
+
+    def search(self, term: str, limit: int = 50, country: str = "US") -> list[Track]:
+        """Songs matching `term` (media=music, entity=song); `limit` is clamped to 1..200."""
+        term = " ".join(str(term).split())
+        if not term:
+            raise ConfigError("search term is empty")
+        params = {"term": term, "media": "music", "entity": "song",
+                  "limit": str(max(1, min(MAX_LIMIT, int(limit)))), "country": _country(country)}
+        return self._cached("/search", params)
+
+    def lookup(self, ids: Iterable[int | str], country: str | None = None) -> list[Track]:
+        """Songs for iTunes track ids, in the order given; ids that are not songs or unknown are left out."""
+        wanted: list[str] = []
+        for raw in ids:
+            text = str(raw).strip()
+            if not text.isdigit() or len(text) > 19:
+                raise ConfigError(f"not an iTunes track id: {text!r}")
+            text = str(int(text))
+            if text not in wanted:
+                wanted.append(text)
+        found: dict[str, Track] = {}
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            params = {"id": ",".join(wanted[start:start + LOOKUP_CHUNK])}
+            if country is not None:
+                params["country"] = _country(country)
+            for track in self._cached("/lookup", params):
+                found.setdefault(track.external_id, track)
+        return [found[i] for i in wanted if i in found]
+
+    def clear_cache(self) -> None:
+        with self._cache_lock:
+            self._cache.clear()
+
+    # -- plumbing -----------------------------------------------------------------------------------------
+
+    def _cached(self, path: str, params: Mapping[str, str]) -> list[Track]:
+        key = (path, tuple(sorted(params.items())))
+        now = self._clock()
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit is not None and now - hit[0] <= self._cache_ttl:
+                self._cache.move_to_end(key)
+                return list(hit[1])
+        tracks = tuple(parse_results(self._get_json(path, params)))
+        if self._cache_size > 0:
+            with self._cache_lock:
+                self._cache[key] = (self._clock(), tracks)
+                self._cache.move_to_end(key)
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return list(tracks)
+
+    def _get_json(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
+        url = self.base_url + path
+        attempts = 0
+        retries = {True: 0, False: 0}  # per class: throttling, transient; each has max_retries
+        while True:
+            self.bucket.acquire()
+            attempts += 1
+            try:
+                return self._attempt(url, params)
+            except _Retry as retry:
+                last = retry.failure
+            done = retries[last.throttled]
+            if done >= self.max_retries:
+                break
+            delay = self._delay(done, last)
+            if delay is None:
+                break
+            retries[last.throttled] = done + 1
+            self._sleep(delay)
+        what = "search" if path == "/search" else "lookup"
+        plural = "s" if attempts > 1 else ""
+        message = f"iTunes {what} failed: {last.reason} from {url} after {attempts} attempt{plural}"
+        if last.throttled:
+            raise ItunesThrottled(message, hint="Apple limits calls to about 20 a minute; try again later")
+        raise ItunesUnavailable(message)
+
+    def _delay(self, attempt: int, failure: _Failure) -> float | None:
+        floor = 0.5 if failure.throttled else 0.0
+        delay = backoff_delay(attempt, base=self.backoff_base, cap=self.backoff_cap, rng=self._rng,
+                              floor=floor)
+        if failure.retry_after is not None:
+            if failure.retry_after > self.max_retry_after:
+                return None
+            delay = max(delay, failure.retry_after)
+        return delay
+
+    def _attempt(self, url: str, params: Mapping[str, str]) -> dict[str, Any]:
+        try:
+            resp = self._session.get(url, params=params, timeout=self.timeout)
+            body = resp.content
+        except requests.Timeout:
+            raise _Retry(_Failure(f"timed out after {self.timeout:g} s")) from None
+        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+                requests.exceptions.MissingSchema) as exc:
+            raise ConfigError(f"bad iTunes URL {url}: {exc}") from None
+        except requests.exceptions.ChunkedEncodingError:
+            raise _Retry(_Failure("body cut off (connection closed early)")) from None
+        except requests.RequestException as exc:
+            if "timed out" in str(exc).lower():
+                raise _Retry(_Failure(f"timed out after {self.timeout:g} s")) from None
+            raise _Retry(_Failure(f"connection error ({type(exc).__name__})")) from None
+        status = resp.status_code
+        if status in _THROTTLE_STATUSES:
+            after = parse_retry_after(resp.headers.get("Retry-After"))
+            raise _Retry(_Failure(f"HTTP {status} (throttled)", throttled=True, retry_after=after))
+        if status >= 500:
+            after = parse_retry_after(resp.headers.get("Retry-After"))
+            raise _Retry(_Failure(f"HTTP {status}", retry_after=after))
+        if status != 200:
+            raise ItunesError(f"iTunes answered HTTP {status} for {url}")
+        return _decode_body(body)
+
+
+def _decode_body(body: bytes) -> dict[str, Any]:
+    """JSON despite text/javascript; an HTML page, malformed or cut-off JSON is a retryable failure."""
+    text = body.decode("utf-8", errors="replace").strip()
+    if not text:
+        raise _Retry(_Failure("empty body"))
+    if text.startswith("<"):
+        raise _Retry(_Failure("HTML error page instead of JSON"))
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        kind = "cut-off JSON" if exc.pos >= len(text) - 1 else "malformed JSON"
+        raise _Retry(_Failure(kind)) from None
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise _Retry(_Failure("JSON without a results list"))
+    return data
+
+
+def _country(country: str) -> str:
+    text = str(country).strip()
+    if not _COUNTRY.match(text):
+        raise ConfigError(f"country must be a two-letter store code such as US or GB, got {country!r}")
+    return text.upper()
+
+
+# -- parsing ----------------------------------------------------------------------------------------------
+
+def parse_results(data: Mapping[str, Any]) -> list[Track]:
+    """Songs (wrapperType track, kind song) of a search/lookup body as Tracks; anything else is skipped."""
+    tracks: list[Track] = []
+    for item in data.get("results") or ():
+        if isinstance(item, dict) and item.get("wrapperType") == "track" and item.get("kind") == "song":
+            track = parse_track(item)
+            if track is not None:
+                tracks.append(track)
+    return tracks
+
+
+def parse_track(item: Mapping[str, Any]) -> Track | None:
+    """One song item as a Track, or None without a usable trackId. Missing fields are normal."""
+    track_id = _int(item.get("trackId"))
+    if track_id is None or track_id <= 0:
+        return None
+    return Track(
+        source=SOURCE_ITUNES,
+        external_id=str(track_id),
+        title=_text(item.get("trackName")) or "",
+        artist=_text(item.get("artistName")) or "",
+        album=_text(item.get("collectionName")) or "",
+        genre=_text(item.get("primaryGenreName")) or "",
+        duration_ms=_int(item.get("trackTimeMillis")),
+        preview_url=_url(item.get("previewUrl")),
+        artwork_url=_url(item.get("artworkUrl100") or item.get("artworkUrl60") or item.get("artworkUrl30")),
+        release_date=_text(item.get("releaseDate")),
+        track_number=_int(item.get("trackNumber")),
+        country=_text(item.get("country")),
+    )
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _text(value: Any) -> str | None:
+    """A display string with control characters removed (tabs/newlines become spaces): metadata ends up in
+    a terminal, where an escape sequence in a title would be an injection. Other Unicode is kept as is."""
+    if value is None or isinstance(value, dict | list | bool):
+        return None
+    text = str(value)
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        text = "".join(
+            " " if ch in "\t\n\r" else ch for ch in text if ch in "\t\n\r" or unicodedata.category(ch) != "Cc"
+        )
+    text = text.strip()
+    return text or None
+
+
+def _url(value: Any) -> str | None:
+    text = _text(value)
+    if text and urlsplit(text).scheme in ("http", "https"):
+        return text
+    return None
+
+
+def strip_query(url: str) -> str:
+    """A URL without its query string or fragment, for messages."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))

@@ -1,0 +1,106 @@
+"""`musicrec doctor`: what the app would use and whether each piece works, one line per check."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__
+from .config import Settings
+from .core.errors import MusicrecError
+from .textfmt import human_bytes
+
+OK, WARN, FAIL = "ok", "warn", "FAIL"
+
+
+def run_doctor(settings: Settings, timeout: float, out: TextIO) -> int:
+    """Print every check; exit 0 when all pass, 1 with warnings, 2 when the library is unusable."""
+    worst = 0
+
+    def line(status: str, label: str, text: str) -> None:
+        nonlocal worst
+        worst = max(worst, {OK: 0, WARN: 1, FAIL: 2}[status])
+        out.write(f"{status:>4}  {label:<12} {text}\n")
+
+    out.write(f"musicrec {__version__}\n")
+    cfg = settings.config_file
+    line(OK, "config", f"{cfg} ({'present' if cfg and cfg.exists() else 'not present: defaults in use'})")
+    for label, path in (("data dir", settings.paths.data_dir), ("cache dir", settings.paths.cache_dir)):
+        status, text = _dir_status(path)
+        line(status, label, f"{path} ({text})" if status == OK else text)
+    size, files = _folder_size(settings.paths.previews_dir)
+    line(OK, "cache", f"{files} previews, {human_bytes(size)} of {settings.cache_max_mb} MB "
+                      f"(keep previews: {'yes' if settings.cache_keep_previews else 'no'})")
+    for label, (status, text) in (("library", _library_status(settings)),
+                                  ("playback", _playback_status(settings)),
+                                  ("itunes", _itunes_status(settings, timeout))):
+        line(status, label, text)
+    return worst
+
+
+def _dir_status(path: Path) -> tuple[str, str]:
+    from .config import ensure_writable_dir
+
+    try:
+        ensure_writable_dir(path, "")
+    except MusicrecError as exc:
+        return FAIL, exc.one_line()
+    return OK, "writable"
+
+
+def _folder_size(path: Path) -> tuple[int, int]:
+    total = count = 0
+    if path.is_dir():
+        for entry in os.scandir(path):
+            if entry.is_file():
+                total += entry.stat().st_size
+                count += 1
+    return total, count
+
+
+def _library_status(settings: Settings) -> tuple[str, str]:
+    from .store import open_library
+    from .store.migrations import load_migrations
+
+    try:
+        with open_library(settings.db_url) as lib:
+            version = lib.schema_version()
+            latest = len(load_migrations(lib.dialect))
+            tracks = lib.count_tracks()
+            vectors = ", ".join(f"{name} v{ver}: {n}" for (name, ver), n in sorted(lib.vector_counts().items()))
+            jobs = {s.value: n for s, n in lib.job_counts().items() if n}
+    except MusicrecError as exc:
+        return FAIL, f"{settings.masked_db_url}: {exc.one_line()}"
+    text = (f"{settings.masked_db_url}: reachable, schema v{version} (latest v{latest}), {tracks} tracks"
+            + (f"; vectors {vectors}" if vectors else "") + (f"; jobs {jobs}" if jobs else ""))
+    return OK, text
+
+
+def _playback_status(settings: Settings) -> tuple[str, str]:
+    from .playback import probe_output
+
+    probe = probe_output(settings.playback_device)
+    if not probe.available:
+        return WARN, probe.reason
+    names = "; ".join(d.describe() for d in probe.devices[:6]) or "default"
+    return OK, f"on: {names}"
+
+
+def _itunes_status(settings: Settings, timeout: float) -> tuple[str, str]:
+    import requests
+
+    url = settings.itunes_base_url.rstrip("/") + "/search"
+    start = time.perf_counter()
+    try:
+        resp = requests.get(url, params={"term": "test", "media": "music", "entity": "song", "limit": 1},
+                            timeout=timeout)
+    except requests.RequestException as exc:
+        return WARN, f"{settings.itunes_base_url}: unreachable ({type(exc).__name__}); search and ingest are off"
+    ms = (time.perf_counter() - start) * 1000
+    if resp.status_code == 200:
+        return OK, f"{settings.itunes_base_url}: reachable (HTTP 200 in {ms:.0f} ms)"
+    if resp.status_code in (403, 429):
+        return WARN, f"{settings.itunes_base_url}: throttled (HTTP {resp.status_code}); try again in a minute"
+    return WARN, f"{settings.itunes_base_url}: HTTP {resp.status_code}"
