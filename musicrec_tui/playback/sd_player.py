@@ -479,7 +479,7 @@ class SoundDevicePlayer:
         buf = shared.buffer
         g0 = self._gain
         g1 = shared.volume if shared.playing else 0.0
-        if buf is None or (g0 == 0.0 and g1 == 0.0):
+        if buf is None or (not shared.playing and g0 == 0.0):  # paused and faded out: hold the position
             outdata.fill(0)
             self._gain = g1
             return
@@ -503,7 +503,7 @@ class SoundDevicePlayer:
             outdata[count:].fill(0)
         self._pos = pos + count
         self._gain = g1
-        if g1 > 0.0 and self._pos >= buf.shape[0] and not self._ended_posted:
+        if shared.playing and self._pos >= buf.shape[0] and not self._ended_posted:
             self._ended_posted = True
             self._events.put(("ended", shared.token))
 
