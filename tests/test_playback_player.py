@@ -217,6 +217,7 @@ def test_end_of_track_calls_back_and_the_queue_advances(player, fake) -> None:
     assert advanced.wait(5)
     assert ends[0].finished.key == 1 and ends[0].index == 0 and ends[0].next_index == 1
     assert ends[0].snapshot.title == "B" and ends[0].snapshot.state is PlayerState.PLAYING
+    assert ends[0].snapshot.key == 2
     advanced.clear()
     fake.stream.step(5)
     assert advanced.wait(5)
@@ -398,6 +399,15 @@ def test_an_exception_inside_the_callback_is_contained() -> None:
         wait_until(lambda: p.state is PlayerState.ERROR)
         assert p.reason.startswith("playback off: audio callback failed: ")
         assert np.array_equal(fake.written, np.zeros((BLOCK, 3), np.float32))
+
+
+def test_a_fake_stream_that_does_not_record_still_drives_the_player() -> None:
+    fake = FakeOutput(autorun=True, record=False)
+    with SoundDevicePlayer(samplerate=RATE, blocksize=BLOCK, stream_factory=fake) as p:
+        p.load(Audio(ramp_signal(2000), RATE))
+        p.play()
+        assert p.wait(5) and p.state is PlayerState.ENDED
+        assert fake.stream.callbacks >= 10 and fake.written.shape == (0, 2)
 
 
 def test_xruns_are_counted(fake) -> None:

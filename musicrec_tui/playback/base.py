@@ -60,6 +60,7 @@ class PlayerSnapshot:
     volume: float = 1.0
     reason: str = ""
     title: str = ""
+    key: object = None  # the current QueueItem's key (e.g. a library track id), for a UI to highlight its row
     index: int = -1
     queue_length: int = 0
     device: str = ""

@@ -68,6 +68,7 @@ class _Shared:
     state: PlayerState = PlayerState.IDLE
     reason: str = ""
     title: str = ""
+    key: object = None
     index: int = -1
     queue_length: int = 0
 
@@ -175,6 +176,7 @@ class SoundDevicePlayer:
             volume=shared.volume,
             reason=shared.reason,
             title=shared.title,
+            key=shared.key,
             index=shared.index,
             queue_length=shared.queue_length,
             device=self._device_name,
@@ -198,7 +200,7 @@ class SoundDevicePlayer:
                 self._queue = []
                 self._version += 1
                 self._publish(buffer=None, token=self._shared.token + 1, playing=False,
-                              state=PlayerState.IDLE, reason="", title="", index=-1, queue_length=0,
+                              state=PlayerState.IDLE, reason="", title="", key=None, index=-1, queue_length=0,
                               **self._seek_fields(0))
             return
         start = min(max(start, 0), len(items) - 1)
@@ -289,7 +291,7 @@ class SoundDevicePlayer:
         item = self._queue[index]
         state = PlayerState.PLAYING if playing else PlayerState.STOPPED
         self._publish(buffer=buffer, token=self._shared.token + 1, playing=playing, state=state,
-                      reason=reason, title=item.label, index=index, queue_length=len(self._queue),
+                      reason=reason, title=item.label, key=item.key, index=index, queue_length=len(self._queue),
                       **self._seek_fields(0))
 
     # ------------------------------------------------------------------ transport

@@ -134,7 +134,8 @@ class FakeOutputStream:
         self._outdata.fill(np.nan)
         self._callback(self._outdata, self.blocksize, None, self.owner.status_flags)
         self.callbacks += 1
-        self._blocks.append(self._outdata.copy())
+        if self.owner.record:
+            self._blocks.append(self._outdata.copy())
 
 
 class FakeOutput:
@@ -142,15 +143,17 @@ class FakeOutput:
 
     autorun=False: stepped driving (`stream.step(n)`); autorun=True: free-running, `pace` = fraction of real
     time per block (0 = as fast as possible, 1 = like a device). `start_error` makes start() raise (busy).
+    record=False keeps no frames (long-running TUI tests).
     """
 
     def __init__(self, *, autorun: bool = False, pace: float = 0.0, start_error: str | None = None,
-                 status_flags: Any = 0, outdata_channels: int | None = None) -> None:
+                 status_flags: Any = 0, outdata_channels: int | None = None, record: bool = True) -> None:
         self.autorun = autorun
         self.pace = pace
         self.start_error = start_error
         self.status_flags = status_flags
         self.outdata_channels = outdata_channels
+        self.record = record  # False for long-running UI tests: count callbacks, keep no frames
         self.streams: list[FakeOutputStream] = []
 
     def __call__(self, **kwargs: Any) -> FakeOutputStream:
