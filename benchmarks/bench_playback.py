@@ -4,7 +4,7 @@ Callback: median time per 1024-frame stereo block (the budget is one block, 23.2
 gain, a volume ramp and pause, against a bare `np.copyto` of the same block. Load: a 30 s AAC preview decoded
 at 44.1 kHz and laid out as stereo, against `core.audio.decode` alone.
 
-Run from the repository root: python -m benchmarks.bench_playback
+    .venv/bin/python benchmarks/bench_playback.py   (from a worktree: python -m benchmarks.bench_playback)
 """
 
 from __future__ import annotations
