@@ -299,7 +299,7 @@ def test_stop_rewinds_and_releases_the_device(player, fake) -> None:
     fake.stream.step(2)
     player.stop()
     assert player.state is PlayerState.STOPPED and player.position == 0.0
-    assert fake.stream.closed
+    assert fake.stream.closed and fake.stream.stopped_by == "stop"  # queued buffers drain
     player.play()
     assert len(fake.streams) == 2 and player.state is PlayerState.PLAYING
 
@@ -384,6 +384,7 @@ def test_device_failure_mid_play_turns_into_error_and_recovers(player, fake) -> 
     snap = player.snapshot()
     assert snap.reason == "playback off: the audio device stopped (disconnected or failed)"
     assert snap.position == 2 * BLOCK / RATE
+    assert fake.stream.closed and fake.stream.stopped_by == "abort"  # a dead device is not waited on
     player.play()  # a new stream, resuming where it stopped
     assert player.state is PlayerState.PLAYING and len(fake.streams) == 2
     fake.stream.step(1)
@@ -398,6 +399,7 @@ def test_an_exception_inside_the_callback_is_contained() -> None:
         fake.stream.step(1)
         wait_until(lambda: p.state is PlayerState.ERROR)
         assert p.reason.startswith("playback off: audio callback failed: ")
+        assert fake.stream.closed and fake.stream.stopped_by == "abort"  # a failing stream is not drained
         assert np.array_equal(fake.written, np.zeros((BLOCK, 3), np.float32))
 
 

@@ -440,21 +440,22 @@ class SoundDevicePlayer:
             return
         self._stream = stream
 
-    def _close_stream(self) -> None:
+    def _close_stream(self, abort: bool = False) -> None:
+        """Stop (letting queued buffers play) or, for a failed device, abort (not waiting on it), then close."""
         stream, self._stream = self._stream, None
         if stream is None:
             return
         self._stream_serial += 1  # its finished_callback is now expected and ignored
         # The callback never takes the lock, so waiting for it here cannot deadlock.
         with contextlib.suppress(Exception):  # a dead device may refuse to stop; it is gone anyway
-            stream.stop()
+            stream.abort() if abort else stream.stop()
         with contextlib.suppress(Exception):
             stream.close()
 
     def _fail(self, reason: str) -> None:
         with self._lock:
             self._version += 1
-            self._close_stream()
+            self._close_stream(abort=True)
             self._publish(playing=False, state=PlayerState.ERROR, reason=reason)
 
     # ------------------------------------------------------------------ audio thread

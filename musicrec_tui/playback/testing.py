@@ -46,6 +46,7 @@ class FakeOutputStream:
         self.started = False
         self.closed = False
         self.failed: str | None = None
+        self.stopped_by: str | None = None
         self.callbacks = 0
 
     # ---------------------------------------------------------------- sounddevice API
@@ -67,9 +68,12 @@ class FakeOutputStream:
         self._thread.start()
 
     def stop(self) -> None:
+        self.stopped_by = "stop"
         self._halt(notify=True)
 
-    abort = stop
+    def abort(self) -> None:
+        self.stopped_by = "abort"
+        self._halt(notify=True)
 
     def close(self) -> None:
         self._halt(notify=True)
