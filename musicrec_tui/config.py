@@ -62,6 +62,7 @@ class Settings:
     itunes_rate_per_minute: float = 20.0
     itunes_timeout: float = 10.0
     itunes_max_retries: int = 8
+    itunes_transient_retries: int = 4
     cache_keep_previews: bool = True
     cache_max_mb: int = 2048
     preview_max_mb: int = 10
@@ -101,6 +102,7 @@ _KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("itunes", "rate_per_minute"): ("itunes_rate_per_minute", float),
     ("itunes", "timeout"): ("itunes_timeout", float),
     ("itunes", "max_retries"): ("itunes_max_retries", int),
+    ("itunes", "transient_retries"): ("itunes_transient_retries", int),
     ("cache", "keep_previews"): ("cache_keep_previews", "bool"),
     ("cache", "max_mb"): ("cache_max_mb", int),
     ("cache", "preview_max_mb"): ("preview_max_mb", int),
