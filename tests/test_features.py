@@ -11,7 +11,7 @@ import pytest
 from musicrec_tui.core import audio, synth
 from musicrec_tui.core.errors import AnalysisError, ConfigError, DecodeError
 from musicrec_tui.core.features import DEFAULT_EXTRACTOR, available, get, handcrafted
-from musicrec_tui.core.models import FeatureVector
+from musicrec_tui.core.models import SOURCE_FILE, FeatureVector, Track
 
 EXTRACTORS = sorted(available())
 SECONDS = 12.0
@@ -38,7 +38,7 @@ def vectors(sounds: dict[str, np.ndarray]) -> dict[tuple[str, str], np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def library(sounds: dict[str, np.ndarray], vectors: dict[tuple[str, str], np.ndarray]) -> dict[str, np.ndarray]:
+def synth_library(sounds: dict[str, np.ndarray], vectors: dict[tuple[str, str], np.ndarray]) -> dict[str, np.ndarray]:
     """Handcrafted vectors of a small, varied library: the four sounds plus seven more."""
     more = {
         "drums90": synth.drums(90, SECONDS, seed=1),
@@ -97,8 +97,8 @@ def test_vector_round_trips_through_blob(name: str, vectors: dict[tuple[str, str
 
 @pytest.mark.parametrize("db", [-12.0, 12.0])
 def test_gain_barely_moves_the_vector(db: float, sounds: dict[str, np.ndarray],
-                                      library: dict[str, np.ndarray]) -> None:
-    space = Space(library)
+                                      synth_library: dict[str, np.ndarray]) -> None:
+    space = Space(synth_library)
     for key, samples in sounds.items():
         quiet = samples / np.max(np.abs(samples)) * 0.06  # room for +12 dB without clipping
         ref = _vec(quiet)
@@ -108,8 +108,8 @@ def test_gain_barely_moves_the_vector(db: float, sounds: dict[str, np.ndarray],
         assert space.nearest(moved) == key
 
 
-def test_different_sounds_land_apart(library: dict[str, np.ndarray]) -> None:
-    space = Space(library)
+def test_different_sounds_land_apart(synth_library: dict[str, np.ndarray]) -> None:
+    space = Space(synth_library)
     # another take of each sound (other seed, nudged parameters) is nearest to its own kind
     takes = {
         "sweep": _vec(synth.sweep(SECONDS, f0=110.0, f1=7500.0)),
@@ -122,7 +122,24 @@ def test_different_sounds_land_apart(library: dict[str, np.ndarray]) -> None:
     for a in ("sweep", "noise", "drums"):
         for b in ("sweep", "noise", "drums"):
             if a < b:
-                assert space.dist(library[a], library[b]) > 5 * space.dist(takes[a], library[a])
+                assert space.dist(synth_library[a], synth_library[b]) > 5 * space.dist(takes[a], synth_library[a])
+
+
+def test_vectors_of_every_extractor_round_trip_through_the_store(library,
+                                                                  vectors: dict[tuple[str, str], np.ndarray]) -> None:
+    for i, name in enumerate(EXTRACTORS):
+        ext = get(name)
+        ids = []
+        for j, key in enumerate(("sweep", "drums")):
+            track = Track(source=SOURCE_FILE, external_id=f"/music/{name}/{key}.m4a", title=key, artist=name)
+            stored = library.save_analysis(track, FeatureVector(ext.name, ext.version, vectors[(name, key)]))
+            ids.append(stored.id)
+            back = library.get_vector(stored.id, ext.name)
+            assert back is not None and back.to_blob() == vectors[(name, key)].tobytes(), (i, j)
+        loaded = library.load_matrix(ext.name, ext.version)
+        assert list(loaded.ids) == ids and loaded.matrix.dtype == np.float32
+        expected = np.stack([vectors[(name, "sweep")], vectors[(name, "drums")]])
+        assert loaded.matrix.tobytes() == expected.tobytes()
 
 
 def test_pure_tone_brightness_follows_pitch() -> None:
@@ -138,11 +155,11 @@ def test_pure_tone_brightness_follows_pitch() -> None:
 
 
 def test_sample_rate_of_the_source_barely_matters(sounds: dict[str, np.ndarray],
-                                                  library: dict[str, np.ndarray]) -> None:
+                                                  synth_library: dict[str, np.ndarray]) -> None:
     """The same audio encoded at 44.1 and at 22.05 kHz (lossless, so only the rate differs), decoded to 22050."""
     import soxr
 
-    space = Space(library)
+    space = Space(synth_library)
     for key, samples in sounds.items():
         low = soxr.resample(samples, 44100, 22050, "HQ").astype(np.float32)
         vec44 = _vec(samples, rate=44100, fmt="flac")
