@@ -191,3 +191,23 @@ def test_mutual_proximity_moments_are_exact_and_reduce_hubs() -> None:
     # adding rows extends the moments without recomputing the old ones
     mp.add([5000], m[:1] + 0.01)
     assert mp._mp_stats()[0].shape == (801,)
+
+
+def test_mutual_proximity_ranks_by_the_exact_formula_even_near_saturation() -> None:
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(5)
+    base = rng.standard_normal((300, len(GROUPS)))
+    # near-copies of row 0 at growing distances: their MP scores all saturate near 1
+    near = base[0] + rng.standard_normal((8, len(GROUPS))) * np.linspace(0.3, 0.01, 8)[:, None]  # nearest last
+    vm = VectorMatrix("test", 1, np.arange(1, 309, dtype=np.int64), np.vstack([base, near]).astype(np.float32))
+    index = SimilarityIndex(vm, GROUPS, hubness="mp")
+    x = index.rows.astype(np.float64)
+    full = x @ x.T
+    mu, sd = full.mean(axis=1), full.std(axis=1)
+    s = full[0]
+    log_tail = np.logaddexp(norm.logsf(s, mu[0], sd[0]), norm.logsf(s, mu, sd))  # ~ log(1 - MP) near MP = 1
+    expected = [i for i in np.argsort(log_tail, kind="stable") if i != 0][:8]
+    hits = index.search(index.rows[0], k=8, exclude_rows=[0])
+    assert [h.row for h in hits] == expected
+    assert set(expected) == set(range(300, 308))

@@ -298,26 +298,32 @@ class SimilarityIndex:
         mu, sd = self._moments(self._x[have: self._n])
         self._mp = (np.concatenate([self._mp[0], mu]), np.concatenate([self._mp[1], sd]))
 
-    def _mp_scores(self, cos: np.ndarray, query_rows: np.ndarray) -> np.ndarray:
+    def _mp_keys(self, cos: np.ndarray, query_rows: np.ndarray) -> np.ndarray:
+        """-log(1 - MP): MP saturates at 1 for the best candidates, so rank by the log of its complement."""
         from scipy.special import ndtr
 
         mu, sd = self._mp_stats()
         q_mu, q_sd = self._moments(query_rows)
-        return (ndtr((cos - q_mu[:, None]) / q_sd[:, None]) * ndtr((cos - mu[None, :]) / sd[None, :])).astype(
-            np.float32)
+        c = cos.astype(np.float64)
+        tail_q = ndtr((q_mu[:, None] - c) / q_sd[:, None])  # P(a random track is nearer to q than this one)
+        tail_j = ndtr((mu[None, :] - c) / sd[None, :])
+        distance = tail_q + tail_j - tail_q * tail_j  # 1 - Phi_q * Phi_j, without cancellation
+        return -np.log(np.maximum(distance, 1e-300))
 
-    # ---- queries -------------------------------------------------------------------------------------
     def scores(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(ranking scores, cosines), each (b, n), of normalised query rows (b, d) against every row."""
+        """(ranking keys, cosines), each (b, n), of normalised query rows (b, d) against every row.
+
+        The key is the cosine, or -log(1 - MP) with mutual proximity (`Hit.score` then reports MP itself).
+        """
         q = np.asarray(queries, dtype=np.float32).reshape(-1, self.dim)
         cos = q @ self._x[: self._n].T if q.shape[0] > 1 else (self._x[: self._n] @ q[0])[None, :]
         if self.hubness == "mp":
-            return self._mp_scores(cos, q), cos
+            return self._mp_keys(cos, q), cos
         return cos, cos
 
     def search(self, query: np.ndarray, k: int = 10, *, exclude_ids: Iterable[int] = (),
                exclude_rows: Iterable[int] = (), mask: np.ndarray | None = None) -> list[Hit]:
-        """The k best rows for one normalised query row, best first (ties by track id).
+        """The k best rows for one normalised query row, best first (ties, to 1e-6, by track id).
 
         `exclude_ids`/`exclude_rows` are never returned; `mask` (bool, n) keeps only rows where it is True.
         """
@@ -360,8 +366,11 @@ class SimilarityIndex:
         part = np.argpartition(-score, k - 1)[:k] if k < score.shape[0] else np.arange(score.shape[0])
         part = part[score[part] > -np.inf]
         ids = self._ids[part]
-        order = part[np.lexsort((ids, -score[part]))]
-        return [Hit(int(self._ids[r]), int(r), float(score[r]), float(cos[r])) for r in order]
+        # keys equal to 1e-6 are ties (a matrix product and a matrix-vector product round differently)
+        order = part[np.lexsort((ids, -np.round(score[part], 6)))]
+        mp = self.hubness == "mp"
+        return [Hit(int(self._ids[r]), int(r), float(-np.expm1(-score[r])) if mp else float(score[r]), float(cos[r]))
+                for r in order]
 
     # ---- explanation ---------------------------------------------------------------------------------
     def contributions(self, query_row: np.ndarray, result_row: np.ndarray) -> dict[str, float]:
