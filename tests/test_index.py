@@ -160,6 +160,11 @@ def test_incremental_add_keeps_statistics_until_refresh() -> None:
     assert len(index) == 400
     assert index.search(index.vector(1), k=2)[1].id == 1007
     index.add([1007], second.matrix[7:8])
+    # replacing a row of the initial matrix never writes into the caller's array
+    before = first.matrix.copy()
+    index.add([1], first.matrix[1:2])
+    index.add([1], first.matrix[0:1])
+    assert np.array_equal(first.matrix, before)
     # refresh == a rebuild from scratch on everything
     index.refresh()
     assert index.stale == 0

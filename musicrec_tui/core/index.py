@@ -66,29 +66,44 @@ class Standardiser:
         n, d = raw.shape
         if n == 0:
             return cls(np.zeros(d, np.float32), np.ones(d, np.float32), factor, True, clip)
-        x = raw.astype(np.float64, copy=False)
-        std = x.std(axis=0)
+        mean, std = _mean_std(raw)
         robust = n < robust_below
         if robust:
+            x = raw.astype(np.float64)
             centre = np.median(x, axis=0)
             scale = _MAD_TO_SD * np.median(np.abs(x - centre), axis=0)
             scale = np.where(_no_spread(scale, centre), std, scale)
         else:
-            centre = x.mean(axis=0)
-            scale = std
+            centre, scale = mean, std
         scale = np.where(_no_spread(scale, centre), 1.0, scale)
         return cls(centre.astype(np.float32), scale.astype(np.float32), factor, robust, clip)
 
     def apply(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows (n, d) standardised, weighted and L2-normalised, and the norms they were divided by."""
-        z = (np.asarray(raw, dtype=np.float32) - self.centre) / self.scale
-        np.clip(z, -self.clip, self.clip, out=z)
-        z *= self.factor
-        norms = np.linalg.norm(z, axis=1)
+        mult = (self.factor / self.scale).astype(np.float32)
+        limit = (self.clip * self.factor).astype(np.float32)
+        z = np.asarray(raw, dtype=np.float32) * mult
+        z -= self.centre * mult
+        np.clip(z, -limit, limit, out=z)
+        norms = np.sqrt(np.einsum("ij,ij->i", z, z))
         safe = np.where(norms > _TINY, norms, 1.0).astype(np.float32)
         z /= safe[:, None]
         z[norms <= _TINY] = 0.0
         return z.astype(np.float32, copy=False), norms.astype(np.float32)
+
+
+def _mean_std(raw: np.ndarray, chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+    """Column mean and standard deviation in float64, two passes over row chunks (no full float64 copy)."""
+    n = raw.shape[0]
+    total = np.zeros(raw.shape[1], np.float64)
+    for start in range(0, n, chunk):
+        total += raw[start:start + chunk].sum(axis=0, dtype=np.float64)
+    mean = total / n
+    sq = np.zeros(raw.shape[1], np.float64)
+    for start in range(0, n, chunk):
+        dev = raw[start:start + chunk] - mean
+        sq += np.einsum("ij,ij->j", dev, dev)
+    return mean, np.sqrt(sq / n)
 
 
 def _no_spread(scale: np.ndarray, centre: np.ndarray) -> np.ndarray:
@@ -111,7 +126,10 @@ def group_factors(groups: Sequence[str], weights: Mapping[str, float] | None = N
 
 
 class SimilarityIndex:
-    """Cosine (or mutual-proximity) nearest neighbours over one extractor's vectors. Not thread-safe for writes."""
+    """Cosine (or mutual-proximity) nearest neighbours over one extractor's vectors. Not thread-safe for writes.
+
+    The index keeps `vectors.matrix` (float32) by reference as its raw copy and never writes into it.
+    """
 
     def __init__(self, vectors: VectorMatrix, groups: Sequence[str], *, weights: Mapping[str, float] | None = None,
                  hubness: str = "none", robust_below: int = ROBUST_BELOW, clip: float = CLIP) -> None:
@@ -138,14 +156,21 @@ class SimilarityIndex:
         self._x = np.zeros((0, dim), np.float32)
         self._order: np.ndarray | None = None
         self._mp: tuple[np.ndarray, np.ndarray] | None = None
-        self._sum = np.zeros(dim, np.float64)
-        self._gram = np.zeros((dim, dim), np.float64)
+        self._sum: np.ndarray | None = None  # sum and Gram matrix of the rows, kept only for mutual proximity
+        self._gram: np.ndarray | None = None
         self.stats = Standardiser.fit(raw.reshape(n, dim) if n else np.zeros((0, dim), np.float32),
                                       self._factor, robust_below, clip)
         self.stale = 0
+        self._raw_borrowed = False
         if n:
-            self._append(np.asarray(vectors.ids, dtype=np.int64), raw)
-        self.stale = 0
+            # the raw matrix is borrowed, not copied (first-touching a copy costs seconds at 1M rows); it is
+            # copied before the index ever writes to it (a replacing add)
+            self._raw = raw if raw.flags.c_contiguous else np.ascontiguousarray(raw)
+            self._raw_borrowed = True
+            self._x = np.empty((n, dim), np.float32)
+            self._ids = np.array(vectors.ids, dtype=np.int64)
+            self._fill(0, n)
+            self._n = n
 
     # ---- size and lookup -----------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -172,8 +197,9 @@ class SimilarityIndex:
     @property
     def nbytes(self) -> int:
         """Memory held by the index's arrays (normalised rows, raw copies, ids, statistics)."""
-        return int(self._x.nbytes + self._raw.nbytes + self._ids.nbytes + self._gram.nbytes
-                   + (sum(a.nbytes for a in self._mp) if self._mp else 0))
+        extra = (self._gram.nbytes if self._gram is not None else 0) + (
+            sum(a.nbytes for a in self._mp) if self._mp else 0)
+        return int(self._x.nbytes + self._raw.nbytes + self._ids.nbytes + extra)
 
     def row_of(self, track_id: int) -> int:
         """The row of a track id; NotFound when the track has no vector in this index."""
@@ -226,12 +252,10 @@ class SimilarityIndex:
         """Recompute the standardisation statistics from every raw vector held, and every row."""
         raw = self._raw[: self._n]
         self.stats = Standardiser.fit(raw, self._factor, self.robust_below, self._clip)
-        if self._n:
-            self._x[: self._n] = self.stats.apply(raw)[0]
-        x64 = self._x[: self._n].astype(np.float64)
-        self._sum = x64.sum(axis=0)
-        self._gram = x64.T @ x64
+        self._sum = self._gram = None
         self._mp = None
+        if self._n:
+            self._fill(0, self._n)
         self.stale = 0
 
     def _reserve(self, extra: int) -> None:
@@ -245,23 +269,33 @@ class SimilarityIndex:
             grown = np.empty((new_cap, self.dim), np.float32)
             grown[: self._n] = old[: self._n]
             setattr(self, name, grown)
+        self._raw_borrowed = False
         ids = np.empty(new_cap, np.int64)
         ids[: self._n] = self._ids[: self._n]
         self._ids = ids
 
     def _append(self, ids: np.ndarray, raw: np.ndarray) -> None:
         self._reserve(ids.shape[0])
-        rows, _ = self.stats.apply(raw)
-        s = slice(self._n, self._n + ids.shape[0])
-        self._ids[s] = ids
-        self._raw[s] = raw
-        self._x[s] = rows
+        start = self._n
+        self._ids[start:start + ids.shape[0]] = ids
+        self._raw[start:start + ids.shape[0]] = raw
+        self._fill(start, start + ids.shape[0])
         self._n += ids.shape[0]
-        self._accumulate(rows, +1.0)
         self._order = None
         self._mp_extend()
 
+    def _fill(self, start: int, stop: int) -> None:
+        """Normalise raw rows [start, stop) into the index, in chunks (temporaries stay small)."""
+        for at in range(start, stop, 65536):
+            end = min(stop, at + 65536)
+            rows, _ = self.stats.apply(self._raw[at:end])
+            self._x[at:end] = rows
+            self._accumulate(rows, +1.0)
+
     def _replace(self, rows_at: np.ndarray, raw: np.ndarray) -> None:
+        if self._raw_borrowed:
+            self._raw = self._raw[: self._n].copy()
+            self._raw_borrowed = False
         self._accumulate(self._x[rows_at], -1.0)
         new, _ = self.stats.apply(raw)
         self._raw[rows_at] = raw
@@ -270,16 +304,31 @@ class SimilarityIndex:
         self._mp = None
 
     def _accumulate(self, rows: np.ndarray, sign: float) -> None:
+        if self._gram is None or self._sum is None:
+            return
         x64 = rows.astype(np.float64)
         self._sum += sign * x64.sum(axis=0)
         self._gram += sign * (x64.T @ x64)
+
+    def _second_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """Sum and Gram matrix of the rows, computed on first use (chunked) and then kept up to date."""
+        if self._gram is None or self._sum is None:
+            total = np.zeros(self.dim, np.float64)
+            gram = np.zeros((self.dim, self.dim), np.float64)
+            for start in range(0, self._n, 65536):
+                block = self._x[start:min(self._n, start + 65536)].astype(np.float64)
+                total += block.sum(axis=0)
+                gram += block.T @ block
+            self._sum, self._gram = total, gram
+        return self._sum, self._gram
 
     # ---- hubness: Gaussian mutual proximity ----------------------------------------------------------
     def _moments(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation of each row's similarities to the library (exact, from m and C)."""
         n = max(1, self._n)
-        mean_row = (self._sum / n).astype(np.float32)
-        second = (self._gram / n).astype(np.float32)
+        total, gram = self._second_moments()
+        mean_row = (total / n).astype(np.float32)
+        second = (gram / n).astype(np.float32)
         mu = rows @ mean_row
         var = np.einsum("ij,ij->i", rows @ second, rows) - mu * mu
         return mu, np.sqrt(np.maximum(var, 1e-8)).astype(np.float32)
