@@ -1,10 +1,10 @@
 """Hand-crafted descriptors computed in one pass over one STFT (numpy + scipy.fft, no librosa, no numba JIT).
 
-Groups (200 dimensions):
-- timbre (117): a Gaussian timbre model as in Musly: the mean of MFCCs 1..13 (c0, the loudness, is left out),
-  their standard deviations and the upper triangle of their covariance matrix (linear up to 4 dB^2, then
-  logarithmic, so that a few very dynamic tracks do not dominate), plus the standard deviation of their
-  frame-to-frame deltas.
+Groups (122 dimensions):
+- timbre (39): a Gaussian timbre model as in Musly, in compact (diagonal) form: mean and standard deviation of
+  MFCCs 1..13 (c0, the loudness, is left out), plus the standard deviation of their frame-to-frame deltas.
+  The off-diagonal covariances (78 more dimensions) were measured on two corpora of real music (leave-one-out
+  precision@5, same soundtrack = relevant) and did not help: 0.80 vs 0.81 and 0.34 vs 0.37 without them.
 - brightness (22), from bins up to 10 kHz: log2 spectral centroid, bandwidth and 85 % rolloff, spectral
   flatness (dB), and octave-band spectral contrast (7 bands); mean and standard deviation of each.
 - dynamics (8): frame energy in dB: standard deviation, 10/50/90th percentiles relative to the mean power,
@@ -43,7 +43,6 @@ CONTRAST_QUANTILE = 0.02
 ACF_LAGS_S = tuple(float(x) for x in np.geomspace(0.1, 2.0, 16))
 CHROMA_RANGE_HZ = (100.0, 5000.0)
 MIN_ACTIVE_FRAMES = 20
-COV_KNEE = 4.0  # dB^2: MFCC covariances beyond this are compressed logarithmically
 _EPS = 1e-10
 _SMOOTH = np.exp(-0.5 * np.arange(-3, 4) ** 2.0) / np.exp(-0.5 * np.arange(-3, 4) ** 2.0).sum()
 
@@ -53,7 +52,6 @@ def _names() -> tuple[tuple[str, str], ...]:
     out: list[tuple[str, str]] = []
     out += [(f"mfcc{i}_mean", "timbre") for i in range(1, N_MFCC + 1)]
     out += [(f"mfcc{i}_std", "timbre") for i in range(1, N_MFCC + 1)]
-    out += [(f"mfcc{i}_{j}_cov", "timbre") for i in range(1, N_MFCC + 1) for j in range(i + 1, N_MFCC + 1)]
     out += [(f"dmfcc{i}_std", "timbre") for i in range(1, N_MFCC + 1)]
     out += [(f"{f}_{stat}", "brightness") for f in ("centroid", "bandwidth", "rolloff", "flatness")
             for stat in ("mean", "std")]
@@ -132,7 +130,7 @@ def power_spectrogram(samples: np.ndarray) -> np.ndarray:
 
 
 def compute(samples: np.ndarray, rate: int) -> np.ndarray:
-    """The 200-d descriptor vector of mono float32 audio at `rate` (22050 Hz)."""
+    """The 122-d descriptor vector of mono float32 audio at `rate` (22050 Hz)."""
     y = np.asarray(samples, dtype=np.float32)
     rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64))))
     if not rms > 0.0:
@@ -160,13 +158,9 @@ def compute(samples: np.ndarray, rate: int) -> np.ndarray:
 def _timbre(mfcc: np.ndarray) -> np.ndarray:
     x = mfcc.astype(np.float64)
     mean = x.mean(axis=0)
-    cov = np.cov(x, rowvar=False, bias=True)
-    std = np.sqrt(np.diag(cov))
-    off = cov[np.triu_indices(N_MFCC, k=1)]
-    # linear near 0 (where a stationary sound's covariances are codec noise), logarithmic in the heavy tails
-    off = np.sign(off) * COV_KNEE * np.log1p(np.abs(off) / COV_KNEE)
+    std = x.std(axis=0)
     dstd = np.diff(x, axis=0).std(axis=0)
-    return np.concatenate([mean, std, off, dstd])
+    return np.concatenate([mean, std, dstd])
 
 
 def _brightness(power: np.ndarray, freqs: np.ndarray) -> np.ndarray:
