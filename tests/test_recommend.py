@@ -136,7 +136,7 @@ def test_explanation_names_the_group_that_matches() -> None:
 
 def test_incrementally_added_tracks_are_recommended(audio_library: tuple[SimilarityIndex, dict[int, Track]]) -> None:
     base, tracks = audio_library
-    index = SimilarityIndex(VectorMatrix(base.extractor, base.version, base.ids.copy(), base._raw[: len(base)].copy()),
+    index = SimilarityIndex(VectorMatrix(base.extractor, base.version, base.ids.copy(), base.raw.copy()),
                             base.groups)
     ext = get("handcrafted")
     d = audio.decode(synth.encode(synth.drums(101, SECONDS, seed=11)))
@@ -180,3 +180,15 @@ def test_duplicate_keys() -> None:
     c = Track("itunes", "3", "Café del Mar II", "José González")
     assert duplicate_key(a) == duplicate_key(b) == ("cafe del mar", "jose gonzalez")
     assert duplicate_key(c) != duplicate_key(a)
+
+
+def test_recommend_with_mutual_proximity(audio_library: tuple[SimilarityIndex, dict[int, Track]]) -> None:
+    base, tracks = audio_library
+    index = SimilarityIndex(VectorMatrix(base.extractor, base.version, base.ids.copy(), base.raw.copy()),
+                            base.groups, hubness="mp")
+    result = recommend(index, tracks, [1], k=3)
+    assert 1 not in [n.track.id for n in result] and len(result) == 3
+    assert all(0.0 <= n.score <= 1.0 for n in result)
+    assert {n.track.id for n in result[:2]} == {2, 3}
+    doc = recommendation_json([tracks[1]], result, index)
+    assert doc["hubness"] == "mp" and doc["results"][0]["cosine"] == pytest.approx(result[0].cosine, abs=1e-6)

@@ -195,6 +195,13 @@ class SimilarityIndex:
         return view
 
     @property
+    def raw(self) -> np.ndarray:
+        """The raw extractor vectors (n, d), row order (a read-only view)."""
+        view = self._raw[: self._n]
+        view.flags.writeable = False
+        return view
+
+    @property
     def nbytes(self) -> int:
         """Memory held by the index's arrays (normalised rows, raw copies, ids, statistics)."""
         extra = (self._gram.nbytes if self._gram is not None else 0) + (
