@@ -77,16 +77,18 @@ def cold_start(call: str, pin: bool) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def warm(fn, runs: int) -> tuple[float, float]:
+def warm(fn, runs: int) -> tuple[float, float, float]:
+    """(first call wall s, median wall s, median process CPU s) of `runs` calls after the first."""
     t0 = time.perf_counter()
     fn()
     first = time.perf_counter() - t0
-    times = []
+    walls, cpus = [], []
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t0)
-    return first, statistics.median(times)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return first, statistics.median(walls), statistics.median(cpus)
 
 
 def main() -> None:
@@ -119,16 +121,19 @@ def main() -> None:
         for name in sorted(available()):
             rows.append((name + (" (default)" if name == DEFAULT_EXTRACTOR else ""),
                          f"extract({str(m4a)!r}, {name!r})", lambda n=name: extract(str(m4a), n)))
-        head = f"{'pipeline':<24} {'cold ms':>9} {'1st call ms':>12} {'median ms':>10} {'ratio':>7}"
+        head = (f"{'pipeline':<24} {'cold ms':>9} {'1st call ms':>12} {'median ms':>10} {'ratio':>7} "
+                f"{'CPU ms':>8} {'CPU ratio':>10}")
         print(head)
         print("-" * len(head))
-        base = None
+        base = base_cpu = None
         for label, call, fn in rows:
             cold = cold_start(call, pin)
-            first, med = warm(fn, args.runs)
-            base = base or med
-            print(f"{label:<24} {cold * 1e3:>9.0f} {first * 1e3:>12.1f} {med * 1e3:>10.1f} {med / base:>7.2f}")
-    print("\ncold = fresh interpreter: imports + first call (numba JIT for librosa; cached JIT after the first run)")
+            first, med, cpu = warm(fn, args.runs)
+            base, base_cpu = base or med, base_cpu or cpu
+            print(f"{label:<24} {cold * 1e3:>9.0f} {first * 1e3:>12.1f} {med * 1e3:>10.1f} {med / base:>7.2f} "
+                  f"{cpu * 1e3:>8.1f} {cpu / base_cpu:>10.2f}")
+    print("\ncold = fresh interpreter: imports + first call (numba JIT for librosa; cached JIT after the first run);"
+          "\nCPU = process CPU time, less sensitive than wall time to other jobs on a shared machine")
 
 
 if __name__ == "__main__":

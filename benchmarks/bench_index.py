@@ -61,6 +61,8 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=30)
     ap.add_argument("--hubness", default="none", choices=("none", "mp"))
     ap.add_argument("--extractor", default=None, help="dimension and groups of this extractor (default one)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="BLAS threads per query (the index's query_threads; 0 = as BLAS is configured)")
     args = ap.parse_args()
 
     ext = get(args.extractor)
@@ -73,7 +75,8 @@ def main() -> None:
     except ImportError:
         blas = "threadpoolctl not installed"
     bw = copy_bandwidth()
-    print(f"extractor {ext.name} (dim {dim}), hubness {args.hubness}; BLAS: {blas}; "
+    print(f"extractor {ext.name} (dim {dim}), hubness {args.hubness}, query threads {args.threads or 'BLAS'}; "
+          f"BLAS: {blas}; "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '-')}")
     print(f"copy bandwidth (np.copyto, 1 GiB, read side): {bw / 1e9:.1f} GB/s\n")
     head = (f"{'tracks':>9} {'build s':>8} {'query ms':>9} {'batch ms/q':>11} {'bound ms':>9} {'x bound':>8} "
@@ -83,7 +86,7 @@ def main() -> None:
     for n in (int(s) for s in args.sizes.split(",")):
         vm = synthetic(n, dim)
         t0 = time.perf_counter()
-        index = SimilarityIndex(vm, ext.groups, hubness=args.hubness)
+        index = SimilarityIndex(vm, ext.groups, hubness=args.hubness, query_threads=args.threads or None)
         build = time.perf_counter() - t0
         del vm
         rng = np.random.default_rng(1)

@@ -24,6 +24,7 @@ to everything), which otherwise crowd every list.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -132,7 +133,8 @@ class SimilarityIndex:
     """
 
     def __init__(self, vectors: VectorMatrix, groups: Sequence[str], *, weights: Mapping[str, float] | None = None,
-                 hubness: str = "none", robust_below: int = ROBUST_BELOW, clip: float = CLIP) -> None:
+                 hubness: str = "none", robust_below: int = ROBUST_BELOW, clip: float = CLIP,
+                 query_threads: int | None = 1) -> None:
         if hubness not in HUBNESS_MODES:
             raise ConfigError(f"unknown hubness reduction {hubness!r}",
                               hint=f"choose one of: {', '.join(HUBNESS_MODES)}")
@@ -147,6 +149,8 @@ class SimilarityIndex:
         self.group_names = tuple(dict.fromkeys(self.groups))
         self._group_of = np.array([self.group_names.index(g) for g in self.groups], dtype=np.intp)
         self.hubness = hubness
+        self.query_threads = query_threads
+        self._blas: object | None = None
         self.robust_below = robust_below
         self._factor = group_factors(self.groups, weights)
         self._clip = clip
@@ -372,10 +376,28 @@ class SimilarityIndex:
         The key is the cosine, or -log(1 - MP) with mutual proximity (`Hit.score` then reports MP itself).
         """
         q = np.asarray(queries, dtype=np.float32).reshape(-1, self.dim)
-        cos = q @ self._x[: self._n].T if q.shape[0] > 1 else (self._x[: self._n] @ q[0])[None, :]
+        with self._blas_limit():
+            cos = q @ self._x[: self._n].T if q.shape[0] > 1 else (self._x[: self._n] @ q[0])[None, :]
         if self.hubness == "mp":
             return self._mp_keys(cos, q), cos
         return cos, cos
+
+    def _blas_limit(self) -> contextlib.AbstractContextManager[object]:
+        """Limit BLAS to `query_threads` for one product (threadpoolctl, when installed; else a no-op).
+
+        One thread is the default: the scan is memory-bound, and on a busy 2-core machine (ingest workers,
+        the UI) a second BLAS thread that has to wait for a core made single queries 2-5x slower here.
+        """
+        if not self.query_threads:
+            return contextlib.nullcontext()
+        if self._blas is None:
+            try:
+                from threadpoolctl import ThreadpoolController
+            except ImportError:
+                self.query_threads = None
+                return contextlib.nullcontext()
+            self._blas = ThreadpoolController()
+        return self._blas.limit(limits=self.query_threads, user_api="blas")  # type: ignore[attr-defined]
 
     def search(self, query: np.ndarray, k: int = 10, *, exclude_ids: Iterable[int] = (),
                exclude_rows: Iterable[int] = (), mask: np.ndarray | None = None) -> list[Hit]:
