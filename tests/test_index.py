@@ -148,7 +148,7 @@ def test_top_k_matches_a_full_sort_and_batches_match_single_queries() -> None:
 def test_incremental_add_keeps_statistics_until_refresh() -> None:
     first = _matrix(300, seed=2)
     second = _matrix(100, seed=3, start_id=1000)
-    index = SimilarityIndex(first, GROUPS)
+    index = SimilarityIndex(first, GROUPS, refresh_after=None)
     stats = index.stats
     index.add(second.ids, second.matrix)
     assert len(index) == 400 and index.stale == 100 and index.stats is stats
@@ -216,3 +216,19 @@ def test_mutual_proximity_ranks_by_the_exact_formula_even_near_saturation() -> N
     hits = index.search(index.rows[0], k=8, exclude_rows=[0])
     assert [h.row for h in hits] == expected
     assert set(expected) == set(range(300, 308))
+
+
+def test_statistics_refresh_by_themselves_when_the_library_outgrows_them() -> None:
+    m = _matrix(60, seed=6)
+    tiny = SimilarityIndex(VectorMatrix("test", 1, m.ids[:5], m.matrix[:5]), GROUPS)
+    assert tiny.stats.robust
+    tiny.add(m.ids[5:14], m.matrix[5:14])
+    assert tiny.stats.robust and tiny.stale == 9  # under 20 tracks, and 9 <= 50 % of 20
+    tiny.add(m.ids[14:25], m.matrix[14:25])
+    assert not tiny.stats.robust and tiny.stale == 0 and len(tiny) == 25
+    np.testing.assert_allclose(tiny.stats.centre, m.matrix[:25].mean(axis=0), rtol=1e-4, atol=1e-2)
+    stats = tiny.stats
+    tiny.add(m.ids[25:37], m.matrix[25:37])  # 12 new rows <= 50 % of 25: kept
+    assert tiny.stats is stats and tiny.stale == 12
+    tiny.add(m.ids[37:40], m.matrix[37:40])  # 15 > 12.5: refreshed
+    assert tiny.stats is not stats and tiny.stale == 0

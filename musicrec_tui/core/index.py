@@ -10,9 +10,11 @@ How a raw vector becomes a row of the index:
 3. divide by the L2 norm, so that cosine similarity is one dot product. A row with no norm stays all zeros.
 
 Top-k is one matrix-vector product and `np.argpartition`; batches of queries are one matrix product.
-`add()` appends (or replaces) rows with the standardisation statistics kept fixed, which is exact for the new
-rows relative to the old ones and cheap; `refresh()` recomputes the statistics from every raw vector held, and
-`stale` counts the rows added since the last refresh (a caller may refresh when it passes, say, 10 %).
+`add()` appends (or replaces) rows with the standardisation statistics kept fixed: cheap, no rebuild, and the
+existing rows and their scores do not move. `refresh()` recomputes the statistics from every raw vector held
+and every row; `add()` calls it by itself when the library grows out of the tiny (robust) regime, or when the
+rows added since the last fit exceed `refresh_after` (default 50 %) of those it was fitted on (`stale` counts
+them), so statistics fitted on 100 tracks are not used for 10,000.
 
 Hubness reduction (`hubness="mp"`): mutual proximity with the Gaussian approximation (Schnitzer et al. 2012).
 The similarities of row i to the whole library are modelled as N(mu_i, sd_i); because rows are unit vectors,
@@ -134,7 +136,7 @@ class SimilarityIndex:
 
     def __init__(self, vectors: VectorMatrix, groups: Sequence[str], *, weights: Mapping[str, float] | None = None,
                  hubness: str = "none", robust_below: int = ROBUST_BELOW, clip: float = CLIP,
-                 query_threads: int | None = 1) -> None:
+                 query_threads: int | None = 1, refresh_after: float | None = 0.5) -> None:
         if hubness not in HUBNESS_MODES:
             raise ConfigError(f"unknown hubness reduction {hubness!r}",
                               hint=f"choose one of: {', '.join(HUBNESS_MODES)}")
@@ -152,6 +154,8 @@ class SimilarityIndex:
         self.query_threads = query_threads
         self._blas: object | None = None
         self.robust_below = robust_below
+        self.refresh_after = refresh_after
+        self._fitted_on = n
         self._factor = group_factors(self.groups, weights)
         self._clip = clip
         self._n = 0
@@ -258,11 +262,16 @@ class SimilarityIndex:
         if (~old).any():
             self._append(ids[~old], arr[~old])
         self.stale += int(ids.shape[0])
+        grew_out_of_tiny = self.stats.robust and self._n >= self.robust_below
+        if grew_out_of_tiny or (self.refresh_after is not None
+                                and self.stale > self.refresh_after * max(self._fitted_on, self.robust_below)):
+            self.refresh()
 
     def refresh(self) -> None:
         """Recompute the standardisation statistics from every raw vector held, and every row."""
         raw = self._raw[: self._n]
         self.stats = Standardiser.fit(raw, self._factor, self.robust_below, self._clip)
+        self._fitted_on = self._n
         self._sum = self._gram = None
         self._mp = None
         if self._n:
