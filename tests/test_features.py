@@ -204,3 +204,19 @@ def test_handcrafted_needs_no_librosa_or_numba() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+EDGE_CASES = {
+    "50 Hz hum (no chroma range)": lambda r: synth.tone(50.0, 5.0, rate=r),
+    "9 kHz whistle": lambda r: synth.tone(9000.0, 5.0, rate=r),
+    "DC offset": lambda r: np.full(5 * r, 0.3, np.float32),
+    "sparse clicks": lambda r: (np.arange(5 * r) % 5000 == 0).astype(np.float32),
+    "4 s silence then noise": lambda r: np.concatenate([np.zeros(4 * r, np.float32), synth.noise(1.0, rate=r)]),
+    "very quiet noise": lambda r: synth.noise(5.0, rate=r, level=2e-4),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EDGE_CASES))
+def test_odd_but_valid_audio_gives_finite_vectors(case: str) -> None:
+    vec = get("handcrafted")(EDGE_CASES[case](22050), 22050)
+    assert vec.shape == (get("handcrafted").dim,) and np.all(np.isfinite(vec))
