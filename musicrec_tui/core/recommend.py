@@ -55,6 +55,8 @@ def recommend(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], seeds: 
               collapse_duplicates: bool = True) -> list[Neighbour]:
     """The k tracks most similar to the seeds, best first, filtered and explained.
 
+    `exclude_artist` drops every track by any seed's artist (names compared after `normalise_name`);
+    `exclude_ids` are never listed; repeated seeds count once. NotFound for a seed without a vector or track.
     `tracks_by_id` only needs the seeds and the candidates (a lazy, store-backed mapping works): candidates
     are fetched in growing batches until k survive the filters or the library is exhausted.
     """
