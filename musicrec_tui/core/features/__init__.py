@@ -9,13 +9,14 @@ from .base import Extractor
 
 __all__ = ["DEFAULT_EXTRACTOR", "Extractor", "available", "get"]
 
-DEFAULT_EXTRACTOR = "stats256"
+DEFAULT_EXTRACTOR = "handcrafted"
 
 
 def _build() -> MappingProxyType[str, Extractor]:
-    from . import stats256
+    from . import handcrafted, stats256
 
     found = [stats256.EXTRACTOR]
+    found.append(handcrafted.EXTRACTOR)
     return MappingProxyType({e.name: e for e in found})
 
 
