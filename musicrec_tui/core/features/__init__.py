@@ -13,9 +13,10 @@ DEFAULT_EXTRACTOR = "stats256"
 
 
 def _build() -> MappingProxyType[str, Extractor]:
-    from . import stats256
+    from . import musicnn, stats256
 
     found = [stats256.EXTRACTOR]
+    found.append(musicnn.EXTRACTOR)
     return MappingProxyType({e.name: e for e in found})
 
 
