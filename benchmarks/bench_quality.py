@@ -1,0 +1,209 @@
+"""Quality benchmark: leave-one-out precision@k of every registered extractor on real soundtrack music.
+
+A neighbour is relevant when it comes from the same soundtrack (Debian package). For every extractor and
+distance option it prints precision@5 and @10 with and without hubness reduction (mutual proximity), the
+random baseline, hubness (skewness of the 5-occurrence distribution N5 and the largest share of top-5 lists
+one track appears in) and analysis time per track (decode included), on the issue's corpus ("main") and on
+held-out music ("heldout"). Build the corpora first: `python benchmarks/corpus.py`.
+
+    python benchmarks/bench_quality.py [--corpus main|heldout|all] [--extractor NAME ...]
+
+No ingest pipeline is on main yet, so tracks are decoded (core.audio.decode at the extractor's rate) and
+analysed directly, which is what the pipeline's analysis step does. The index (z-score + cosine, mutual
+proximity) is implemented here until core/index.py lands; switch to it then.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import corpus as corpora  # noqa: E402
+
+KS = (5, 10)
+
+
+# ---------------------------------------------------------------- index (local until core/index.py lands)
+def standardise(x: np.ndarray) -> np.ndarray:
+    """Per-dimension z-score over the library; near-constant dimensions are centred only."""
+    mu = x.mean(axis=0)
+    sd = x.std(axis=0)
+    sd = np.where(sd > 1e-8 * (np.abs(mu) + 1.0), sd, 1.0)
+    return (x - mu) / sd
+
+
+def group_weighted(z: np.ndarray, groups: tuple[str, ...]) -> np.ndarray:
+    """Scale each group's dimensions by 1/sqrt(group size) so each group counts equally in the cosine."""
+    labels = np.asarray(groups)
+    out = z.copy()
+    for g in dict.fromkeys(groups):
+        mask = labels == g
+        out[:, mask] /= np.sqrt(mask.sum())
+    return out
+
+
+def cosine_distance(x: np.ndarray) -> np.ndarray:
+    """Pairwise 1 - cosine similarity."""
+    n = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    return 1.0 - n @ n.T
+
+
+def euclidean_distance(x: np.ndarray) -> np.ndarray:
+    sq = (x * x).sum(axis=1)
+    return np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * x @ x.T, 0.0))
+
+
+def mutual_proximity(d: np.ndarray) -> np.ndarray:
+    """Empirical mutual proximity (Schnitzer et al. 2012): 1 - P(a random track is farther from i and j)."""
+    n = d.shape[0]
+    out = np.zeros_like(d)
+    for i in range(n):
+        # farther[j, k]: track k is farther from i than j is, and farther from j than i is
+        farther = (d[i][None, :] > d[i][:, None]) & (d > d[i][:, None])
+        out[i] = 1.0 - farther.sum(axis=1) / (n - 2)
+    np.fill_diagonal(out, 0.0)
+    return out
+
+
+# ---------------------------------------------------------------- evaluation
+def neighbours(d: np.ndarray, k: int) -> np.ndarray:
+    """(n, k) indices of each track's k nearest others (the track itself excluded)."""
+    d = d.copy()
+    np.fill_diagonal(d, np.inf)
+    idx = np.argpartition(d, k, axis=1)[:, :k]
+    order = np.take_along_axis(d, idx, axis=1).argsort(axis=1, kind="stable")
+    return np.take_along_axis(idx, order, axis=1)
+
+
+def precision_at(d: np.ndarray, labels: np.ndarray, k: int) -> float:
+    nn = neighbours(d, k)
+    return float((labels[nn] == labels[:, None]).mean())
+
+
+def random_precision(labels: np.ndarray) -> float:
+    """Expected precision@k of a random ranking (the same for every k)."""
+    n = len(labels)
+    same = (labels[:, None] == labels[None, :]).sum(axis=1) - 1
+    return float((same / (n - 1)).mean())
+
+
+def hubness(d: np.ndarray, k: int = 5) -> tuple[float, float]:
+    """Skewness of the k-occurrence distribution, and the largest share of top-k lists one track is in."""
+    counts = np.bincount(neighbours(d, k).ravel(), minlength=d.shape[0]).astype(np.float64)
+    c = counts - counts.mean()
+    skew = float((c**3).mean() / max((c**2).mean() ** 1.5, 1e-12))
+    return skew, float(counts.max() / d.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    option: str
+    p5: float
+    p10: float
+    skew: float
+    max_share: float
+
+
+def evaluate(d: np.ndarray, labels: np.ndarray, option: str) -> Row:
+    skew, share = hubness(d)
+    return Row(option, precision_at(d, labels, 5), precision_at(d, labels, 10), skew, share)
+
+
+def distance_options(vectors: np.ndarray, groups: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Every distance the benchmark compares: raw cosine (the prototype), z-score + cosine / euclidean,
+    z-score + equal group weights + cosine; each also with mutual proximity."""
+    z = standardise(vectors.astype(np.float64))
+    base = {
+        "raw cosine": cosine_distance(vectors.astype(np.float64)),
+        "z cosine": cosine_distance(z),
+        "z euclidean": euclidean_distance(z),
+    }
+    if len(set(groups)) > 1:
+        base["z groups cosine"] = cosine_distance(group_weighted(z, groups))
+    out: dict[str, np.ndarray] = {}
+    for name, d in base.items():
+        out[name] = d
+        out[name + " +MP"] = mutual_proximity(d)
+    return out
+
+
+# ---------------------------------------------------------------- analysis
+def analyse(items: list[corpora.Item], root: Path, extractor) -> tuple[np.ndarray, np.ndarray]:
+    """Vectors (n, dim) and per-track analysis seconds (decode + extract)."""
+    from musicrec_tui.core.audio import check_analysable, decode
+
+    # warm-up outside the timing: librosa/numba JIT, model loading
+    extractor(decode(root / items[0].path, extractor.rate).samples, extractor.rate)
+    vecs, secs = [], []
+    for it in items:
+        t0 = time.perf_counter()
+        audio = decode(root / it.path, extractor.rate)
+        check_analysable(audio)
+        vecs.append(extractor(audio.samples, audio.rate))
+        secs.append(time.perf_counter() - t0)
+    return np.stack(vecs), np.asarray(secs)
+
+
+def report(name: str, items: list[corpora.Item], results: dict[str, tuple[list[Row], float]]) -> None:
+    labels = np.asarray([it.label for it in items])
+    counts = {lab: int((labels == lab).sum()) for lab in dict.fromkeys(labels)}
+    print(
+        f"\n## corpus {name}: {len(items)} tracks, {len(counts)} soundtracks "
+        + ", ".join(f"{k} {v}" for k, v in counts.items())
+    )
+    print(f"random baseline precision@5 = precision@10 = {random_precision(labels):.3f}")
+    print(
+        f"{'extractor':14s} {'distance':22s} {'p@5':>6s} {'p@10':>6s} {'N5 skew':>8s} {'max top5':>9s} "
+        f"{'ms/track':>9s}"
+    )
+    for ext, (rows, ms) in results.items():
+        for r in rows:
+            print(
+                f"{ext:14s} {r.option:22s} {r.p5:6.3f} {r.p10:6.3f} {r.skew:8.2f} {r.max_share:8.1%}"
+                f" {ms:9.1f}"
+            )
+
+
+def run(corpus_name: str, cache: Path, extractor_names: list[str]) -> dict[str, tuple[list[Row], float]]:
+    from musicrec_tui.core import features
+
+    items = corpora.load(corpus_name, cache)
+    root = corpora.corpus_root(corpus_name, cache)
+    labels = np.asarray([it.label for it in items])
+    results: dict[str, tuple[list[Row], float]] = {}
+    for ext_name in extractor_names:
+        extractor = features.get(ext_name)
+        vectors, secs = analyse(items, root, extractor)
+        rows = [evaluate(d, labels, opt) for opt, d in distance_options(vectors, extractor.groups).items()]
+        results[ext_name] = (rows, float(np.median(secs) * 1000.0))
+    report(corpus_name, items, results)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    from musicrec_tui.core import features
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", default="all", choices=[*corpora.CORPORA, "all"])
+    ap.add_argument("--extractor", action="append", help="extractor name (repeatable; default: all)")
+    ap.add_argument("--cache", help="cache dir (default $MUSICREC_BENCH_CACHE or ~/.cache/musicrec-bench)")
+    args = ap.parse_args(argv)
+    cache = corpora.cache_dir(args.cache)
+    names = args.extractor or sorted(features.available())
+    for corpus_name in corpora.CORPORA if args.corpus == "all" else [args.corpus]:
+        corpora.build(corpus_name, cache)
+        run(corpus_name, cache, names)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
