@@ -137,54 +137,69 @@ def distance_options(vectors: np.ndarray, groups: tuple[str, ...]) -> dict[str, 
 
 
 # ---------------------------------------------------------------- analysis
-def analyse(items: list[corpora.Item], root: Path, extractor) -> tuple[np.ndarray, np.ndarray]:
-    """Vectors (n, dim) and per-track analysis seconds (decode + extract)."""
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Median per-track analysis time (decode + extract): process CPU time and wall time."""
+
+    cpu_ms: float
+    wall_ms: float
+
+
+def analyse(items: list[corpora.Item], root: Path, extractors: list) -> tuple[list[np.ndarray], list[Timing]]:
+    """Vectors (n, dim) and timings per extractor. Extractors take turns on each track, so a machine whose
+    load changes during the run slows them alike; CPU time is also given, as it barely depends on load."""
     from musicrec_tui.core.audio import check_analysable, decode
 
-    # warm-up outside the timing: librosa/numba JIT, model loading
-    extractor(decode(root / items[0].path, extractor.rate).samples, extractor.rate)
-    vecs, secs = [], []
+    for ext in extractors:  # warm-up outside the timing: librosa/numba JIT, model loading
+        ext(decode(root / items[0].path, ext.rate).samples, ext.rate)
+    vecs: list[list[np.ndarray]] = [[] for _ in extractors]
+    cpu: list[list[float]] = [[] for _ in extractors]
+    wall: list[list[float]] = [[] for _ in extractors]
     for it in items:
-        t0 = time.perf_counter()
-        audio = decode(root / it.path, extractor.rate)
-        check_analysable(audio)
-        vecs.append(extractor(audio.samples, audio.rate))
-        secs.append(time.perf_counter() - t0)
-    return np.stack(vecs), np.asarray(secs)
+        for i, ext in enumerate(extractors):
+            c0, w0 = time.process_time(), time.perf_counter()
+            audio = decode(root / it.path, ext.rate)
+            check_analysable(audio)
+            vecs[i].append(ext(audio.samples, audio.rate))
+            cpu[i].append(time.process_time() - c0)
+            wall[i].append(time.perf_counter() - w0)
+    timings = [
+        Timing(1000 * float(np.median(c)), 1000 * float(np.median(w))) for c, w in zip(cpu, wall, strict=True)
+    ]
+    return [np.stack(v) for v in vecs], timings
 
 
-def report(name: str, items: list[corpora.Item], results: dict[str, tuple[list[Row], float]]) -> None:
+def report(name: str, items: list[corpora.Item], results: dict[str, tuple[list[Row], Timing]]) -> None:
     labels = np.asarray([it.label for it in items])
     counts = {lab: int((labels == lab).sum()) for lab in dict.fromkeys(labels)}
     print(
-        f"\n## corpus {name}: {len(items)} tracks, {len(counts)} soundtracks "
+        f"\n## corpus {name}: {len(items)} tracks, {len(counts)} soundtracks: "
         + ", ".join(f"{k} {v}" for k, v in counts.items())
     )
     print(f"random baseline precision@5 = precision@10 = {random_precision(labels):.3f}")
-    print(
-        f"{'extractor':14s} {'distance':22s} {'p@5':>6s} {'p@10':>6s} {'N5 skew':>8s} {'max top5':>9s} "
-        f"{'ms/track':>9s}"
-    )
-    for ext, (rows, ms) in results.items():
+    print(f"{'extractor':10s} {'distance':20s} {'p@5':>6s} {'p@10':>6s} {'N5 skew':>8s} {'max top5':>9s}")
+    for ext, (rows, _) in results.items():
         for r in rows:
-            print(
-                f"{ext:14s} {r.option:22s} {r.p5:6.3f} {r.p10:6.3f} {r.skew:8.2f} {r.max_share:8.1%}"
-                f" {ms:9.1f}"
-            )
+            print(f"{ext:10s} {r.option:20s} {r.p5:6.3f} {r.p10:6.3f} {r.skew:8.2f} {r.max_share:8.1%}")
+    base = results.get("stats256", (None, None))[1]
+    print("analysis per track, decode included (median):")
+    for ext, (_, t) in results.items():
+        ratio = f", {t.cpu_ms / base.cpu_ms:.2f}x stats256's CPU time" if base else ""
+        print(f"  {ext:10s} CPU {t.cpu_ms:6.1f} ms, wall {t.wall_ms:6.1f} ms{ratio}")
 
 
-def run(corpus_name: str, cache: Path, extractor_names: list[str]) -> dict[str, tuple[list[Row], float]]:
+def run(corpus_name: str, cache: Path, extractor_names: list[str]) -> dict[str, tuple[list[Row], Timing]]:
     from musicrec_tui.core import features
 
     items = corpora.load(corpus_name, cache)
     root = corpora.corpus_root(corpus_name, cache)
     labels = np.asarray([it.label for it in items])
-    results: dict[str, tuple[list[Row], float]] = {}
-    for ext_name in extractor_names:
-        extractor = features.get(ext_name)
-        vectors, secs = analyse(items, root, extractor)
-        rows = [evaluate(d, labels, opt) for opt, d in distance_options(vectors, extractor.groups).items()]
-        results[ext_name] = (rows, float(np.median(secs) * 1000.0))
+    extractors = [features.get(n) for n in extractor_names]
+    vectors, timings = analyse(items, root, extractors)
+    results: dict[str, tuple[list[Row], Timing]] = {}
+    for ext, vecs, timing in zip(extractors, vectors, timings, strict=True):
+        rows = [evaluate(d, labels, opt) for opt, d in distance_options(vecs, ext.groups).items()]
+        results[ext.name] = (rows, timing)
     report(corpus_name, items, results)
     return results
 
