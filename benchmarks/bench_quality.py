@@ -133,6 +133,23 @@ def distance_options(vectors: np.ndarray, groups: tuple[str, ...]) -> dict[str, 
     for name, d in base.items():
         out[name] = d
         out[name + " +MP"] = mutual_proximity(d)
+    out.update(index_options(vectors, groups))
+    return out
+
+
+def index_options(vectors: np.ndarray, groups: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The app's own index (core/index.py, when present): its cosine, and its Gaussian mutual proximity."""
+    try:
+        from musicrec_tui.core.index import HUBNESS_MODES, SimilarityIndex
+        from musicrec_tui.core.models import VectorMatrix
+    except ImportError:
+        return {}
+    matrix = VectorMatrix("bench", 1, np.arange(len(vectors), dtype=np.int64), vectors.astype(np.float32))
+    out = {}
+    for mode in HUBNESS_MODES:
+        index = SimilarityIndex(matrix, groups, hubness=mode)
+        keys, _ = index.scores(index.rows)
+        out["index" if mode == "none" else f"index {mode}"] = -np.asarray(keys, dtype=np.float64)
     return out
 
 

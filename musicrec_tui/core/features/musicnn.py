@@ -1,8 +1,9 @@
 """A pretrained music-tagging network (musicnn, Pons & Serra 2019) run with onnxruntime, as an extractor.
 
 The model file in musicrec_tui/assets/ was exported once from the checkpoint shipped in musicnn's PyPI wheel
-(ISC licence, assets/MUSICNN_LICENSE) by tools/export_musicnn.py; its sha256 is checked when it is loaded.
-Nothing is downloaded at run time. Preprocessing follows musicnn: 16 kHz mono, 96-band mel power spectrogram
+(ISC licence, assets/MUSICNN_LICENSE.md) by tools/export_musicnn.py; its sha256 is checked when it is loaded.
+Nothing is downloaded at run time. Like every extractor it takes audio at the analysis rate (22050 Hz),
+resampled inside to musicnn's 16 kHz (soxr HQ). Preprocessing follows musicnn: 96-band mel power spectrogram
 (n_fft 512, hop 256), log10(10000 x + 1) taken in float32, cut into non-overlapping 3 s patches of 187 frames.
 The vector is the mean and the standard deviation over patches of one of the network's layers.
 """
@@ -16,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio import ANALYSIS_RATE
 from ..errors import AnalysisError
 from .base import Extractor
 
-RATE = 16000
+RATE = 16000  # the network's rate; the extractor takes ANALYSIS_RATE audio and resamples
 N_FFT = 512
 HOP = 256
 N_MELS = 96
@@ -57,6 +59,15 @@ def patches(samples: np.ndarray) -> np.ndarray:
         rep = np.pad(rep, ((0, N_FRAMES - rep.shape[0]), (0, 0)))
     n = 1 + (rep.shape[0] - N_FRAMES) // N_FRAMES
     return np.stack([rep[i * N_FRAMES : (i + 1) * N_FRAMES] for i in range(n)])
+
+
+def to_model_rate(samples: np.ndarray, rate: int) -> np.ndarray:
+    """Resample to the network's 16 kHz (soxr HQ, as core.audio.decode does)."""
+    if rate == RATE:
+        return samples
+    import soxr
+
+    return soxr.resample(samples, rate, RATE, "HQ").astype(np.float32, copy=False)
 
 
 @lru_cache(maxsize=4)
@@ -97,7 +108,7 @@ def make_compute(path: Path, sha256: str, layer: str) -> Callable[[np.ndarray, i
     """The compute function of a musicnn extractor: mean and std over 3 s patches of `layer`."""
 
     def compute(samples: np.ndarray, rate: int) -> np.ndarray:
-        (acts,) = layer_outputs(samples, path, sha256, [layer])
+        (acts,) = layer_outputs(to_model_rate(samples, rate), path, sha256, [layer])
         return np.concatenate([acts.mean(axis=0), acts.std(axis=0)]).astype(np.float32)
 
     return compute
@@ -113,7 +124,7 @@ def make_extractor(
         dim=2 * dim,
         groups=("learned",) * dim + ("learned-variation",) * dim,
         compute=make_compute(path, sha256, layer),
-        rate=RATE,
+        rate=ANALYSIS_RATE,
         description=f"pretrained musicnn ({path.stem}) {layer} embedding: mean and std over 3 s patches",
     )
 
