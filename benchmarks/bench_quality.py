@@ -141,6 +141,7 @@ def index_options(vectors: np.ndarray, groups: tuple[str, ...]) -> dict[str, np.
     """The app's own index (core/index.py, when present): its cosine, and its Gaussian mutual proximity."""
     try:
         from musicrec_tui.core.index import HUBNESS_MODES, SimilarityIndex
+
         from musicrec_tui.core.models import VectorMatrix
     except ImportError:
         return {}
