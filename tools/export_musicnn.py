@@ -11,6 +11,8 @@ The graph is musicnn's own `models.define_model` in inference mode (batch-norm w
 dropout), frozen and converted with tf2onnx. Input "patches": float32 (batch, 187, 96) log-mel patches
 (3 s at 16 kHz, hop 256, 96 bands, log10(10000 x + 1)); outputs are the tag logits and the model's
 pooled/penultimate features. The app (core/features/musicnn.py) reproduces the preprocessing in numpy.
+A re-export gives the same outputs (checked bit for bit) but not the same bytes (tf2onnx's node naming), so
+after one, update MODEL_SHA256 in core/features/musicnn.py and the .sha256 file beside the model.
 """
 
 from __future__ import annotations
