@@ -8,15 +8,19 @@ held-out music ("heldout"). Build the corpora first: `python benchmarks/corpus.p
 
     python benchmarks/bench_quality.py [--corpus main|heldout|all] [--extractor NAME ...]
 
-No ingest pipeline is on main yet, so tracks are decoded (core.audio.decode at the extractor's rate) and
-analysed directly, which is what the pipeline's analysis step does. The index (z-score + cosine, mutual
-proximity) is implemented here until core/index.py lands; switch to it then.
+By default tracks are decoded (core.audio.decode at the extractor's rate) and analysed in this process, which
+is what the pipeline's analysis step does, timed per track; --via-ingest runs `musicrec ingest --path` into a
+temporary SQLite library instead and reads the vectors back from the store. Distances are computed here
+(z-score, cosine, euclidean, group weights, empirical mutual proximity) and, when core/index.py is present,
+also by the app's SimilarityIndex ("index", "index mp"), which is what `musicrec recommend` ranks with.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,18 +206,74 @@ def report(name: str, items: list[corpora.Item], results: dict[str, tuple[list[R
     base = results.get("stats256", (None, None))[1]
     print("analysis per track, decode included (median):")
     for ext, (_, t) in results.items():
+        if np.isnan(t.cpu_ms):  # via ingest: wall time of the whole run per track
+            print(f"  {ext:10s} ingest wall {t.wall_ms:6.1f} ms per track")
+            continue
         ratio = f", {t.cpu_ms / base.cpu_ms:.2f}x stats256's CPU time" if base else ""
         print(f"  {ext:10s} CPU {t.cpu_ms:6.1f} ms, wall {t.wall_ms:6.1f} ms{ratio}")
 
 
-def run(corpus_name: str, cache: Path, extractor_names: list[str]) -> dict[str, tuple[list[Row], Timing]]:
+def ingest(
+    items: list[corpora.Item], root: Path, extractors: list, workdir: Path
+) -> tuple[list[np.ndarray], list[Timing]]:
+    """Vectors through the real ingest path: `musicrec ingest --path` (CLI, pipeline, analysis process pool,
+    SQLite store), read back with the store's load_matrix; rows follow `items`. Timing: ingest wall time per
+    track (default worker count), which includes the pool's start-up and warm-up."""
+    from musicrec_tui.store import open_library
+
+    db = f"sqlite:///{(workdir / 'bench.sqlite3').resolve()}"
+    by_path = {str((root / it.path).resolve()): i for i, it in enumerate(items)}
+    vecs, timings = [], []
+    for ext in extractors:
+        cmd = [
+            sys.executable,
+            "-m",
+            "musicrec_tui",
+            "--db",
+            db,
+            "--data-dir",
+            str(workdir),
+            "--cache-dir",
+            str(workdir / "cache"),
+            "ingest",
+            "--path",
+            str(root),
+            "--extractor",
+            ext.name,
+        ]
+        w0 = time.perf_counter()
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - w0
+        if done.returncode not in (0, 1):
+            raise SystemExit(f"ingest failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+        with open_library(db) as lib:
+            matrix = lib.load_matrix(ext.name, ext.version)
+            tracks = lib.get_tracks(int(i) for i in matrix.ids)
+        out = np.full((len(items), ext.dim), np.nan, dtype=np.float32)
+        for row, track_id in enumerate(matrix.ids):
+            out[by_path[str(Path(tracks[int(track_id)].external_id).resolve())]] = matrix.matrix[row]
+        missing = int(np.isnan(out[:, 0]).sum())
+        if missing:
+            raise SystemExit(f"{ext.name}: {missing} corpus tracks have no vector after ingest")
+        vecs.append(out)
+        timings.append(Timing(float("nan"), 1000 * wall / len(items)))
+    return vecs, timings
+
+
+def run(
+    corpus_name: str, cache: Path, extractor_names: list[str], via_ingest: bool = False
+) -> dict[str, tuple[list[Row], Timing]]:
     from musicrec_tui.core import features
 
     items = corpora.load(corpus_name, cache)
     root = corpora.corpus_root(corpus_name, cache)
     labels = np.asarray([it.label for it in items])
     extractors = [features.get(n) for n in extractor_names]
-    vectors, timings = analyse(items, root, extractors)
+    if via_ingest:
+        with tempfile.TemporaryDirectory(prefix="musicrec-bench-") as tmp:
+            vectors, timings = ingest(items, root, extractors, Path(tmp))
+    else:
+        vectors, timings = analyse(items, root, extractors)
     results: dict[str, tuple[list[Row], Timing]] = {}
     for ext, vecs, timing in zip(extractors, vectors, timings, strict=True):
         rows = [evaluate(d, labels, opt) for opt, d in distance_options(vecs, ext.groups).items()]
@@ -229,12 +289,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", default="all", choices=[*corpora.CORPORA, "all"])
     ap.add_argument("--extractor", action="append", help="extractor name (repeatable; default: all)")
     ap.add_argument("--cache", help="cache dir (default $MUSICREC_BENCH_CACHE or ~/.cache/musicrec-bench)")
+    ap.add_argument(
+        "--via-ingest",
+        action="store_true",
+        help="analyse through `musicrec ingest --path` into a temporary SQLite library",
+    )
     args = ap.parse_args(argv)
     cache = corpora.cache_dir(args.cache)
     names = args.extractor or sorted(features.available())
     for corpus_name in corpora.CORPORA if args.corpus == "all" else [args.corpus]:
         corpora.build(corpus_name, cache)
-        run(corpus_name, cache, names)
+        run(corpus_name, cache, names, args.via_ingest)
     return 0
 
 
