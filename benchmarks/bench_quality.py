@@ -143,16 +143,16 @@ def distance_options(vectors: np.ndarray, groups: tuple[str, ...]) -> dict[str, 
 
 def index_options(vectors: np.ndarray, groups: tuple[str, ...]) -> dict[str, np.ndarray]:
     """The app's own index (core/index.py, when present): its cosine, and its Gaussian mutual proximity."""
-    try:
-        from musicrec_tui.core.index import HUBNESS_MODES, SimilarityIndex
+    from musicrec_tui.core.models import VectorMatrix
 
-        from musicrec_tui.core.models import VectorMatrix
+    try:
+        from musicrec_tui.core import index as app_index
     except ImportError:
         return {}
     matrix = VectorMatrix("bench", 1, np.arange(len(vectors), dtype=np.int64), vectors.astype(np.float32))
     out = {}
-    for mode in HUBNESS_MODES:
-        index = SimilarityIndex(matrix, groups, hubness=mode)
+    for mode in app_index.HUBNESS_MODES:
+        index = app_index.SimilarityIndex(matrix, groups, hubness=mode)
         keys, _ = index.scores(index.rows)
         out["index" if mode == "none" else f"index {mode}"] = -np.asarray(keys, dtype=np.float64)
     return out
