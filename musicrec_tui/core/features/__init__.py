@@ -9,14 +9,13 @@ from .base import Extractor
 
 __all__ = ["DEFAULT_EXTRACTOR", "Extractor", "available", "get"]
 
-DEFAULT_EXTRACTOR = "handcrafted"
+DEFAULT_EXTRACTOR = "musicnn"  # chosen by benchmarks/bench_quality.py (see benchmarks/QUALITY.md)
 
 
 def _build() -> MappingProxyType[str, Extractor]:
-    from . import handcrafted, stats256
+    from . import handcrafted, musicnn, stats256
 
-    found = [stats256.EXTRACTOR]
-    found.append(handcrafted.EXTRACTOR)
+    found = [stats256.EXTRACTOR, handcrafted.EXTRACTOR, musicnn.EXTRACTOR]
     return MappingProxyType({e.name: e for e in found})
 
 
