@@ -67,6 +67,7 @@ class Settings:
     cache_max_mb: int = 2048
     preview_max_mb: int = 10
     extractor: str | None = None
+    hubness: str = "mp"
     analysis_workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
     download_workers: int = 4
     playback_device: str | None = None
@@ -108,6 +109,7 @@ _KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("cache", "preview_max_mb"): ("preview_max_mb", int),
     ("analysis", "extractor"): ("extractor", str),
     ("analysis", "workers"): ("analysis_workers", int),
+    ("similarity", "hubness"): ("hubness", str),
     ("analysis", "download_workers"): ("download_workers", int),
     ("playback", "device"): ("playback_device", str),
     ("ui", "theme"): ("ui_theme", str),
@@ -216,6 +218,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("itunes.rate_per_minute must be positive")
     if settings.analysis_workers < 1 or settings.download_workers < 1:
         raise ConfigError("worker counts must be at least 1")
+    if settings.hubness not in ("none", "mp"):
+        raise ConfigError(f"similarity.hubness must be none or mp, not {settings.hubness!r}")
     if not 1 <= settings.ui_k <= 200:
         raise ConfigError("ui.k must be between 1 and 200")
 

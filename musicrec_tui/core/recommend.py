@@ -103,6 +103,9 @@ def _select(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], query: np
     want = k * 3 + 16
     while True:
         hits = index.search(query, want, exclude_ids=banned)
+        prefetch = getattr(tracks_by_id, "get_many", None)  # a store-backed mapping loads candidates in one go
+        if prefetch is not None:
+            prefetch(h.id for h in hits)
         picked = _filter(index, tracks_by_id, query, seeds, hits, k, banned, exclude_artist, collapse)
         if len(picked) >= k or len(hits) < want:
             return picked
