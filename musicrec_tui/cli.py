@@ -277,18 +277,18 @@ def _cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
     if bool(args.ids) == bool(args.all):
         raise UsageError("give one or more track ids, or --all")
     with _library(settings) as lib:
-        similar = LibraryIndex(lib, args.extractor or settings.extractor, settings.hubness)
+        similar = LibraryIndex(lib, args.extractor or settings.extractor, settings.hubness, settings.explainer)
         if args.all:
             if not args.json:
                 raise UsageError("--all writes JSON lines: add --json")
             index = similar.index()
             for track, neighbours in similar.similar_all(args.k, args.exclude_artist):
-                emit_json(recommendation_json([track], neighbours, index))
+                emit_json({**recommendation_json([track], neighbours, index), "explained_by": similar.explained_by})
             return EXIT_OK
         seeds = [similar.resolve(ref) for ref in args.ids]
         neighbours = similar.similar([t.id for t in seeds if t.id is not None], args.k, args.exclude_artist)
         if args.json:
-            emit_json(recommendation_json(seeds, neighbours, similar.index()))
+            emit_json({**recommendation_json(seeds, neighbours, similar.index()), "explained_by": similar.explained_by})
             return EXIT_OK
     ext = similar.extractor
     names = ", ".join(f"{t.artist} — {t.title} (id {t.id})" if t.artist else f"{t.title} (id {t.id})" for t in seeds)

@@ -45,10 +45,14 @@ class IngestPipeline:
     def __init__(self, settings: Settings, library: SqlLibrary, *, cache: PreviewCache,
                  extractor: str | None = None, on_event: EventSink | None = None, workers: int | None = None,
                  download_threads: int | None = None, worker_id: str | None = None,
-                 lookup: Callable[[list[int]], list[Track]] | None = None) -> None:
+                 lookup: Callable[[list[int]], list[Track]] | None = None,
+                 explainer: str | None = "settings") -> None:
         self.settings = settings
         self.library = library
         self.extractor = features.get(extractor or settings.extractor)
+        explain = settings.explainer if explainer == "settings" else explainer
+        # the explainer's vector is computed from the same decode, so results can be explained in named groups
+        self.extra = (features.get(explain).name,) if explain and explain != self.extractor.name else ()
         self.cache = cache
         self.workers = max(1, workers or settings.analysis_workers)
         # enough threads to keep every analysis process fed while others download
@@ -163,8 +167,9 @@ class IngestPipeline:
             keep = self.settings.cache_keep_previews or track.source == SOURCE_FILE
             to_store = replace(track, preview_path=str(path) if keep else None,
                                preview_sha256=sha256 if keep else None)
-            vector = FeatureVector(self.extractor.name, self.extractor.version, result.values)
-            stored = self.library.save_analysis(to_store, vector, job_id=job.id, worker=self.worker_id)
+            vectors = [FeatureVector(self.extractor.name, self.extractor.version, result.values)]
+            vectors += [FeatureVector(name, features.get(name).version, v) for name, v in result.extra.items()]
+            stored = self.library.save_analysis(to_store, vectors, job_id=job.id, worker=self.worker_id)
             timings["store"] = (time.perf_counter() - t1) * 1000
             if not keep:
                 self._discard(track)
@@ -222,7 +227,8 @@ class IngestPipeline:
         for attempt in range(2):
             pool = self._pool or self._make_pool()
             try:
-                future: Future[AnalysisResult] = pool.submit(analyse_file, str(path), self.extractor.name)
+                future: Future[AnalysisResult] = pool.submit(analyse_file, str(path), self.extractor.name,
+                                                             self.extra)
                 return future.result()
             except (CancelledError, RuntimeError):
                 if cancel.is_set():  # the run is stopping: the job goes back to the queue, not to "failed"
@@ -238,7 +244,7 @@ class IngestPipeline:
 
     def _make_pool(self) -> ProcessPoolExecutor:
         pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"),
-                                   initializer=warm_up, initargs=(self.extractor.name,))
+                                   initializer=warm_up, initargs=(self.extractor.name, self.extra))
         self._pool = pool
         return pool
 
