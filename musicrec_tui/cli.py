@@ -221,39 +221,41 @@ def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if not (args.term or args.ids or args.path or args.resume or args.retry_failed):
         raise UsageError("say what to ingest: a search TERM, --ids, --path, --resume or --retry-failed")
     country = args.country or settings.itunes_country
-    if args.term:
-        tracks = make_itunes_client(settings).search(args.term, args.limit, country)
-        if not tracks:
-            print(f"No songs found for {args.term!r}.", file=sys.stderr)
-    elif args.ids:
-        tracks = make_itunes_client(settings).lookup(args.ids, country=country)
-        missing = sorted(set(args.ids) - {t.itunes_track_id for t in tracks})
-        if missing:
-            print(f"Not found in the catalogue: {', '.join(map(str, missing))}", file=sys.stderr)
-    elif args.path:
-        tracks = list(tracks_under(args.path))
-        if not tracks:
-            print(f"No audio files under {args.path}.", file=sys.stderr)
-    else:
-        tracks = []
     printer = None if args.json else ProgressPrinter(sys.stderr, live=sys.stderr.isatty())
-    sink = (lambda e: emit_json(e.to_json()) if e.kind != "job" or e.state is not None else None) if args.json \
-        else printer
+    sink = (lambda e: emit_json(e.to_json())) if args.json else printer
+    missing: list[int] = []
     with make_library(settings) as lib:
-        if args.retry_failed:
-            lib.retry_failed()
         pipeline = make_pipeline(settings, lib, on_event=sink, workers=args.workers, extractor=args.extractor)
-        pipeline.enqueue(tracks)
         try:
+            pipeline.start_pool()  # the analysis processes warm up while the catalogue answers
+            if args.term:
+                tracks = make_itunes_client(settings).search(args.term, args.limit, country)
+                if not tracks:
+                    print(f"No songs found for {args.term!r}.", file=sys.stderr)
+            elif args.ids:
+                tracks = make_itunes_client(settings).lookup(args.ids, country=country)
+                missing = sorted(set(args.ids) - {t.itunes_track_id for t in tracks})
+                if missing:
+                    print(f"Not found in the catalogue: {', '.join(map(str, missing))}", file=sys.stderr)
+            elif args.path:
+                tracks = list(tracks_under(args.path))
+                if not tracks:
+                    print(f"No audio files under {args.path}.", file=sys.stderr)
+            else:
+                tracks = []
+            if args.retry_failed:
+                lib.retry_failed()
+            pipeline.enqueue(tracks)
             summary = pipeline.run()
         finally:
+            pipeline.close()
             if printer is not None:
                 printer.finish()
     if args.json:
         emit_json(summary.to_json())
     else:
         print(summary_text(summary))
-    if args.ids and missing:
+    if missing:
         return EXIT_FAILED
     return EXIT_FAILED if summary.failed else EXIT_OK
 

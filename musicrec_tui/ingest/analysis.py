@@ -27,6 +27,7 @@ class AnalysisResult:
     analysis_ms: float
     seconds: float = 0.0
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    explain_ms: float = 0.0
 
 
 def analyse_file(path: str, extractor_name: str, extra: tuple[str, ...] = ()) -> AnalysisResult:
@@ -53,7 +54,8 @@ def analyse_file(path: str, extractor_name: str, extra: tuple[str, ...] = ()) ->
             continue
         with contextlib.suppress(MusicrecError):
             extras[name] = other(audio.samples, audio.rate)
-    return AnalysisResult(values, None, (t1 - t0) * 1000, (t2 - t1) * 1000, audio.seconds, extras)
+    return AnalysisResult(values, None, (t1 - t0) * 1000, (t2 - t1) * 1000, audio.seconds, extras,
+                          (time.perf_counter() - t2) * 1000)
 
 
 def warm_up(extractor_name: str, extra: tuple[str, ...] = ()) -> None:

@@ -103,6 +103,13 @@ class IngestPipeline:
         return True
 
     # ---- running --------------------------------------------------------------------------------------
+    def start_pool(self) -> None:
+        """Start the analysis processes now (they take a second or two to import and warm up), e.g. while a
+        search is still under way; `run` otherwise starts them when there is work."""
+        with self._lock:
+            if self._pool is None:
+                self._make_pool()
+
     def run(self, cancel: threading.Event | None = None) -> IngestSummary:
         """Process queued jobs (this run's and any left by an interrupted one) until none is left."""
         cancel = cancel or threading.Event()
@@ -112,8 +119,8 @@ class IngestPipeline:
         threads = [threading.Thread(target=self._loop, args=(cancel,), name=f"ingest-{i}", daemon=True)
                    for i in range(self.threads)]
         try:
-            if self._total:
-                self._pool = self._make_pool()
+            if self._total and self._pool is None:
+                self._make_pool()
             for t in threads:
                 t.start()
             for t in threads:
@@ -131,6 +138,10 @@ class IngestPipeline:
         if cancel.is_set():
             self._release()
         return self._summary
+
+    def close(self) -> None:
+        """Stop the analysis processes (idempotent; `run` leaves them up only when it was interrupted)."""
+        self._shutdown_pool()
 
     @property
     def summary(self) -> IngestSummary:
@@ -160,6 +171,8 @@ class IngestPipeline:
             self._emit(IngestEvent("job", track=track, state=JobState.ANALYSING, job_id=job.id))
             result = self._analyse(path, cancel)
             timings["decode"], timings["analysis"] = result.decode_ms, result.analysis_ms
+            if self.extra:
+                timings["explain"] = result.explain_ms
             if result.values is None:
                 self._discard(track)
                 raise _JobFailed(result.error or "analysis failed")
