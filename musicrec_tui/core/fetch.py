@@ -35,6 +35,7 @@ import requests
 
 from .audio import AUDIO_EXTENSIONS, MIN_SECONDS, check_analysable, decode
 from .errors import ConfigError, DecodeError, DownloadError, PreviewGone
+from .files import pid_alive, sha256_file
 from .models import Track
 from .netutil import describe, unresolvable
 from .netutil import strip_query as _clean
@@ -189,7 +190,7 @@ class PreviewCache:
         removed: list[Path] = []
         for path in self.dir.iterdir():
             match = _PART.match(path.name)
-            if match and not _alive(int(match.group(1))):
+            if match and not pid_alive(int(match.group(1))):
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
                     removed.append(path)
@@ -220,7 +221,7 @@ class PreviewCache:
         if size == 0 or size > self.max_file_bytes:
             final.unlink(missing_ok=True)
             return None
-        digest = _sha256_file(final)
+        digest = sha256_file(final)
         if expected_sha and digest != expected_sha:
             final.unlink(missing_ok=True)
             return None
@@ -324,23 +325,3 @@ def _content_length(value: str | None) -> int | None:
     if value is None or not value.strip().isdigit():
         return None
     return int(value.strip())
-
-
-def _sha256_file(path: Path) -> str:
-    hasher = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1024 * 1024), b""):
-            hasher.update(block)
-    return hasher.hexdigest()
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -8,7 +8,6 @@ library: claims use `FOR UPDATE SKIP LOCKED` there, SQLite's single write lock h
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import socket
 import threading
@@ -25,6 +24,7 @@ from ..config import Settings
 from ..core import features
 from ..core.errors import DownloadError, MusicrecError, PreviewGone, StoreError
 from ..core.fetch import PreviewCache
+from ..core.files import pid_alive, sha256_file
 from ..core.models import SOURCE_FILE, SOURCE_ITUNES, FeatureVector, Job, JobState, Track
 from ..store.base import SqlLibrary
 from .analysis import AnalysisResult, analyse_file, warm_up
@@ -219,7 +219,7 @@ class IngestPipeline:
             return track, preview.path, preview.sha256
         path = Path(track.external_id)
         try:
-            return track, path, _sha256_file(path)
+            return track, path, sha256_file(path)
         except FileNotFoundError:
             raise _JobFailed(f"file not found: {path}") from None
         except OSError as exc:
@@ -276,7 +276,7 @@ class IngestPipeline:
         host = socket.gethostname()
         for worker in self.library.inflight_workers():
             parts = worker.split(":")
-            if len(parts) == 3 and parts[0] == host and parts[1].isdigit() and not _alive(int(parts[1])):
+            if len(parts) == 3 and parts[0] == host and parts[1].isdigit() and not pid_alive(int(parts[1])):
                 self.library.release_jobs(worker)
         self.library.requeue_stale(STALE_LEASE_S)
 
@@ -311,21 +311,3 @@ class _Stopped(Exception):
 
 def _with_progress(event: IngestEvent, progress: dict) -> IngestEvent:
     return replace(event, progress=progress)
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
