@@ -1,0 +1,126 @@
+"""Ingest pane: the job queue live (state and reason per track), overall progress, retry and cancel."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import ProgressBar, Static
+
+from ...core.models import Job, JobState
+from ...textfmt import clean
+from ..services import IngestUpdate
+from ..widgets.lists import KeyTable
+
+if TYPE_CHECKING:
+    from ..app import MusicrecApp
+
+STATE_LABEL = {
+    JobState.QUEUED: "[dim]queued[/]",
+    JobState.DOWNLOADING: "[b $accent]downloading[/]",
+    JobState.ANALYSING: "[b $warning]analysing[/]",
+    JobState.DONE: "[b $success]done[/]",
+    JobState.FAILED: "[b $error]failed[/]",
+}
+MAX_ROWS = 500  # the newest jobs; older ones are summarised in the counts
+
+
+class IngestPane(Vertical):
+    """Counts and a progress bar above the job table."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "retry", "Retry failed", id="ingest.retry"),
+        Binding("c", "cancel", "Cancel", id="ingest.cancel"),
+        Binding("C", "clear", "Clear done", id="ingest.clear"),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.jobs: dict[int, tuple[Job | None, IngestUpdate | None]] = {}
+        self.counts: dict[str, int] = {}
+        self.rate: float | None = None
+        self.running = False
+
+    @property
+    def mapp(self) -> MusicrecApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Static("No ingest yet. Search (1) and press Enter on a result, or a for all of them.",
+                     id="ingest-summary")
+        yield ProgressBar(total=None, show_eta=False, id="ingest-progress")
+        table = KeyTable(id="ingest-table")
+        table.add_column("Job", key="job", width=6)
+        table.add_column("Title", key="title", width=34)
+        table.add_column("Artist", key="artist", width=22)
+        table.add_column("State", key="state", width=12)
+        table.add_column("Reason", key="reason")
+        yield table
+
+    # ---- data ----------------------------------------------------------------------------------------
+    def load_jobs(self, jobs: list[Job], counts: dict[JobState, int]) -> None:
+        """Replace the table with the store's view (at start, and after retry/cancel/clear)."""
+        table = self.query_one("#ingest-table", KeyTable)
+        table.clear()
+        self.jobs.clear()
+        for job in jobs[-MAX_ROWS:]:
+            self._add(job.id, job.track, job.state, job.last_error)
+        self.counts = {s.value: n for s, n in counts.items()}
+        self._summary()
+
+    def _add(self, job_id: int, track: Any, state: JobState, error: str | None) -> None:
+        table = self.query_one("#ingest-table", KeyTable)
+        title = clean(track.title) if track is not None else "?"
+        artist = clean(track.artist) if track is not None else ""
+        table.add_row(str(job_id), title, artist, STATE_LABEL.get(state, str(state)), clean(error or ""),
+                      key=str(job_id))
+        self.jobs[job_id] = (None, None)
+
+    def apply(self, update: IngestUpdate) -> None:
+        """One event from the pipeline."""
+        if update.counts:
+            self.counts = dict(update.counts)
+        if update.rate is not None:
+            self.rate = update.rate
+        if update.job_id is not None and update.state is not None:
+            table = self.query_one("#ingest-table", KeyTable)
+            key = str(update.job_id)
+            if update.job_id in self.jobs:
+                table.update_cell(key, "state", STATE_LABEL.get(update.state, str(update.state)))
+                table.update_cell(key, "reason", clean(update.error or ""))
+            else:
+                self._add(update.job_id, update.track, update.state, update.error)
+        self._summary()
+
+    def _summary(self) -> None:
+        c = self.counts
+        queued = c.get("queued", 0)
+        active = c.get("downloading", 0) + c.get("analysing", 0)
+        done, failed = c.get("done", 0), c.get("failed", 0)
+        total = queued + active + done + failed
+        bar = self.query_one("#ingest-progress", ProgressBar)
+        if total:
+            bar.update(total=total, progress=done + failed)
+        rate = f" · {self.rate:.1f} tracks/min" if self.rate else ""
+        state = "running" if self.running else "idle"
+        if not total:
+            return
+        self.query_one("#ingest-summary", Static).update(
+            f"[b]{done}[/b] done · [b]{failed}[/b] failed · {active} in progress · {queued} queued "
+            f"(of {total}){rate} · {state} — [b]r[/b] retry failed · [b]c[/b] cancel · [b]C[/b] clear done")
+
+    def set_running(self, running: bool) -> None:
+        self.running = running
+        self._summary()
+
+    # ---- actions -------------------------------------------------------------------------------------
+    def action_retry(self) -> None:
+        self.mapp.retry_failed()
+
+    def action_cancel(self) -> None:
+        self.mapp.cancel_ingest()
+
+    def action_clear(self) -> None:
+        self.mapp.clear_finished()
