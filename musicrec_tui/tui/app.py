@@ -81,6 +81,7 @@ class MusicrecApp(App[int]):
         self._ingest_running = False
         self._ingest_again = False
         self._cancel = threading.Event()
+        self._ui_lock = threading.Lock()
         self._reload_timer: Timer | None = None
         self._stats: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
         self._art_cache: dict[str, Any] = {}
@@ -136,7 +137,6 @@ class MusicrecApp(App[int]):
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.sub_title = self.settings.masked_db_url
         self.player_bar.attach(self.services.player)
-        self._focus_pane(self.active_pane)
         self._open_library()
 
     # ---- the library ---------------------------------------------------------------------------------
@@ -171,6 +171,7 @@ class MusicrecApp(App[int]):
                 self.search_pane.focus_input()
         else:
             self.search_pane.show_welcome(False)
+            self.action_pane(self.settings.ui_pane if self.settings.ui_pane in PANES else "library")
         if counts.get(JobState.QUEUED, 0):
             self.notify(f"Resuming {counts[JobState.QUEUED]} queued ingest job(s).", title="Ingest")
             self._ensure_ingest_running()
@@ -190,7 +191,8 @@ class MusicrecApp(App[int]):
     @on(TabbedContent.TabActivated, "#panes")
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         name = event.pane.id or "search"
-        if name != self.active_pane:
+        current = self.query_one("#panes", TabbedContent).active
+        if name == current and name != self.active_pane:  # a click on a tab (stale events are ignored)
             self._pane_shown(name)
 
     def _pane_shown(self, name: str) -> None:
@@ -208,9 +210,9 @@ class MusicrecApp(App[int]):
         if name == "search" and not self.search_pane.results:
             self.search_pane.focus_input()
             return
-        widget = self.query_one(targets[name])
-        if widget.display:
-            widget.focus()
+        found = self.query(targets[name])
+        if found and found.first().display:
+            found.first().focus()
         else:
             self.set_focus(None)
 
@@ -243,7 +245,8 @@ class MusicrecApp(App[int]):
 
     def _save_ui(self, values: dict[str, Any]) -> None:
         try:
-            save_ui_state(self.settings, **values)
+            with self._ui_lock:  # read-modify-write of one small file: one writer at a time
+                save_ui_state(self.settings, **values)
         except MusicrecError as exc:
             self.call_from_thread(self.notify, exc.one_line(), title="Settings", severity="warning")
 

@@ -178,6 +178,8 @@ class SearchPane(Vertical):
         table = self.query_one("#search-results", KeyTable)
         if table.display:
             table.focus()
+        else:
+            self.app.set_focus(None)  # out of the input, so 1-5, space and ? work again
 
     def focus_input(self) -> None:
         self.query_one("#search-input", Input).focus()
