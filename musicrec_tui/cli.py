@@ -124,17 +124,148 @@ def _cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     return run_doctor(settings, timeout=args.timeout, out=sys.stdout)
 
 
+def _register_search(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("search", help="search the iTunes catalogue for songs")
+    p.add_argument("term", help="words to search for (artist, title, album ...)")
+    p.add_argument("--limit", type=_limit, default=25, help="1..200 results (default 25)")
+    p.add_argument("--country", help="two-letter store code (default from settings, US)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(handler=_cmd_search)
+
+
+def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from .factory import make_itunes_client, make_library
+    from .textfmt import format_table, mmss
+
+    results = make_itunes_client(settings).search(args.term, args.limit, args.country or settings.itunes_country)
+    with make_library(settings) as lib:
+        stored = {t.key: lib.find_track(*t.key) for t in results}
+    if args.json:
+        for t in results:
+            row = t.to_json()
+            known = stored.get(t.key)
+            row.update(id=known.id if known else None, in_library=known is not None, ingestible=t.ingestible,
+                       artwork_url=t.artwork_url)
+            emit_json(row)
+        return EXIT_OK
+    if not results:
+        print(f"No songs found for {args.term!r}.")
+        return EXIT_OK
+    table = [("✓" if stored.get(t.key) else "", str(t.itunes_track_id or ""), t.artist, t.title, t.album,
+              t.genre, mmss(t.duration_ms), "yes" if t.ingestible else "no") for t in results]
+    print(format_table(("lib", "itunes id", "artist", "title", "album", "genre", "length", "preview"), table,
+                       widths=(3, 11, 22, 30, 22, 12, 6, 7)))
+    print(f"{len(results)} songs. Ingest them with: musicrec ingest {_quote(args.term)} --limit {args.limit}")
+    return EXIT_OK
+
+
+def _register_ingest(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ingest", help="download, analyse and store tracks (search results, ids or local files)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("term", nargs="?", help="search iTunes for TERM and ingest the results")
+    what.add_argument("--ids", type=_id_list, help="comma-separated iTunes track ids to look up and ingest")
+    what.add_argument("--path", help="a local audio file or a folder of them (read in place, never copied)")
+    what.add_argument("--resume", action="store_true", help="only finish what is left in the queue")
+    p.add_argument("--limit", type=_limit, default=25, help="how many search results to ingest (1..200)")
+    p.add_argument("--country", help="two-letter store code (default from settings, US)")
+    p.add_argument("--retry-failed", action="store_true", help="also retry every failed job in the queue")
+    p.add_argument("--workers", type=_positive_int, help="analysis processes (default: settings, the cores)")
+    p.add_argument("--extractor", help="feature extractor (default from settings)")
+    p.add_argument("--json", action="store_true", help="one JSON event per line, then a summary object")
+    p.set_defaults(handler=_cmd_ingest)
+
+
+def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from .factory import make_itunes_client, make_library, make_pipeline
+    from .ingest.localfiles import tracks_under
+    from .ingest.progress import ProgressPrinter, summary_text
+
+    if not (args.term or args.ids or args.path or args.resume or args.retry_failed):
+        raise UsageError("say what to ingest: a search TERM, --ids, --path, --resume or --retry-failed")
+    country = args.country or settings.itunes_country
+    if args.term:
+        tracks = make_itunes_client(settings).search(args.term, args.limit, country)
+        if not tracks:
+            print(f"No songs found for {args.term!r}.", file=sys.stderr)
+    elif args.ids:
+        tracks = make_itunes_client(settings).lookup(args.ids, country=country)
+        missing = sorted(set(args.ids) - {t.itunes_track_id for t in tracks})
+        if missing:
+            print(f"Not found in the catalogue: {', '.join(map(str, missing))}", file=sys.stderr)
+    elif args.path:
+        tracks = list(tracks_under(args.path))
+        if not tracks:
+            print(f"No audio files under {args.path}.", file=sys.stderr)
+    else:
+        tracks = []
+    printer = None if args.json else ProgressPrinter(sys.stderr, live=sys.stderr.isatty())
+    sink = (lambda e: emit_json(e.to_json()) if e.kind != "job" or e.state is not None else None) if args.json \
+        else printer
+    with make_library(settings) as lib:
+        if args.retry_failed:
+            lib.retry_failed()
+        pipeline = make_pipeline(settings, lib, on_event=sink, workers=args.workers, extractor=args.extractor)
+        pipeline.enqueue(tracks)
+        try:
+            summary = pipeline.run()
+        finally:
+            if printer is not None:
+                printer.finish()
+    if args.json:
+        emit_json(summary.to_json())
+    else:
+        print(summary_text(summary))
+    if args.ids and missing:
+        return EXIT_FAILED
+    return EXIT_FAILED if summary.failed else EXIT_OK
+
+
 def _run_tui(args: argparse.Namespace, settings: Settings) -> int:
     from .tui.launch import launch
 
     return launch(settings)
 
 
+class UsageError(MusicrecError):
+    """A command used in a way that cannot work."""
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def _limit(text: str) -> int:
+    value = _positive_int(text)
+    if value > 200:
+        raise argparse.ArgumentTypeError("the iTunes API returns at most 200 results")
+    return value
+
+
+def _id_list(text: str) -> list[int]:
+    ids = []
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        if not part.isdigit():
+            raise argparse.ArgumentTypeError(f"not an iTunes track id: {part!r}")
+        ids.append(int(part))
+    if not ids:
+        raise argparse.ArgumentTypeError("give at least one id, e.g. --ids 1440857781,1440857782")
+    return ids
+
+
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
 
 
-_REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [_register_library, _register_doctor]
+_REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _register_search, _register_ingest, _register_library, _register_doctor,
+]

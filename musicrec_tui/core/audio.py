@@ -95,5 +95,6 @@ def _to_float(arr: np.ndarray) -> np.ndarray:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
+    strerror = getattr(exc, "strerror", None)  # FFmpeg's own words, without the errno and the file name
+    text = (strerror if isinstance(strerror, str) and strerror else str(exc)).strip() or type(exc).__name__
     return text.splitlines()[0][:200]

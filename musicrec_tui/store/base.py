@@ -174,11 +174,20 @@ class SqlLibrary:
             cur.executemany(sql, rows)
         return len(rows)
 
-    def save_analysis(self, track: Track, vector: FeatureVector) -> Track:
-        """Write a track and its vector together, in one transaction: both or neither."""
+    def save_analysis(self, track: Track, vector: FeatureVector, job_id: int | None = None,
+                      worker: str | None = None) -> Track:
+        """Write a track and its vector together, in one transaction: both or neither.
+
+        With `job_id`, the job is marked done in the same transaction (if `worker` still holds it).
+        """
+        now = time.time()
         with self.transaction() as cur:
             stored = self._upsert(cur, track)
-            cur.execute(self.q(self._upsert_vector_sql()), self._vector_params(stored.id, vector, time.time()))
+            cur.execute(self.q(self._upsert_vector_sql()), self._vector_params(stored.id, vector, now))
+            if job_id is not None:
+                cur.execute(self.q("UPDATE jobs SET state = 'done', last_error = NULL, track_id = ?, updated_at = ? "
+                                   "WHERE id = ? AND (worker = ? OR ? IS NULL)"),
+                            (stored.id, now, int(job_id), worker, worker))
             return stored
 
     def get_track(self, track_id: int) -> Track | None:
@@ -378,6 +387,19 @@ class SqlLibrary:
             cur.execute(self.q("UPDATE jobs SET state = 'queued', worker = NULL, updated_at = ? "
                                "WHERE state IN ('downloading', 'analysing') AND updated_at < ?"),
                         (now, now - older_than))
+            return int(cur.rowcount)
+
+    def inflight_workers(self) -> set[str]:
+        """Workers holding jobs mid-flight (downloading or analysing)."""
+        rows = self._read("SELECT DISTINCT worker FROM jobs WHERE state IN ('downloading', 'analysing') "
+                          "AND worker IS NOT NULL")
+        return {str(r[0]) for r in rows}
+
+    def release_jobs(self, worker: str) -> int:
+        """Give `worker`'s unfinished jobs back to the queue (it stopped, or it died)."""
+        with self.transaction() as cur:
+            cur.execute(self.q("UPDATE jobs SET state = 'queued', worker = NULL, updated_at = ? "
+                               "WHERE worker = ? AND state IN ('downloading', 'analysing')"), (time.time(), worker))
             return int(cur.rowcount)
 
     def retry_failed(self) -> int:
