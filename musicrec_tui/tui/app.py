@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from functools import partial
+from multiprocessing import resource_tracker
 from typing import Any, ClassVar
 
 import numpy as np
@@ -73,6 +74,9 @@ class MusicrecApp(App[int]):
 
     def __init__(self, settings: Settings, services: Services) -> None:
         super().__init__()
+        # The ingest pipeline analyses in spawned processes; multiprocessing's resource tracker hands its child
+        # sys.stderr.fileno(), which is -1 once Textual captures stderr. Start the tracker now, while it is real.
+        resource_tracker.ensure_running()
         self.settings = settings
         self.services = services
         self.library: Any = None
@@ -149,20 +153,19 @@ class MusicrecApp(App[int]):
             lib = self.services.open_library()
             total = lib.count_tracks()
             jobs = lib.list_jobs()
-            counts = lib.job_counts()
         except MusicrecError as exc:
             self.call_from_thread(self._library_failed, exc.one_line())
             return
-        self.call_from_thread(self._library_ready, lib, total, jobs, counts)
+        self.call_from_thread(self._library_ready, lib, total, jobs)
 
     def _library_failed(self, message: str) -> None:
         self.push_screen(UnavailableScreen(self.settings.masked_db_url, message), lambda _: self._open_library())
 
-    def _library_ready(self, lib: Any, total: int, jobs: list[Any], counts: dict[JobState, int]) -> None:
+    def _library_ready(self, lib: Any, total: int, jobs: list[Any]) -> None:
         self.library = lib
         self._library_open = True
         self.library_pane.attach(lib)
-        self.ingest_pane.load_jobs(jobs, counts)
+        self.ingest_pane.load_jobs(jobs)
         if total == 0:
             self.search_pane.show_welcome(True)
             if self.active_pane != "search":
@@ -172,8 +175,9 @@ class MusicrecApp(App[int]):
         else:
             self.search_pane.show_welcome(False)
             self.action_pane(self.settings.ui_pane if self.settings.ui_pane in PANES else "library")
-        if counts.get(JobState.QUEUED, 0):
-            self.notify(f"Resuming {counts[JobState.QUEUED]} queued ingest job(s).", title="Ingest")
+        queued = sum(1 for job in jobs if job.state is JobState.QUEUED)
+        if queued:
+            self.notify(f"Resuming {queued} queued ingest job(s).", title="Ingest")
             self._ensure_ingest_running()
 
     def on_unmount(self) -> None:
@@ -296,7 +300,7 @@ class MusicrecApp(App[int]):
 
     def _pipeline_for_run(self) -> Any:
         if self._pipeline is None:
-            self._pipeline = self.services.make_pipeline(self._pipeline_event)
+            self._pipeline = self.services.make_pipeline(self.library, self._pipeline_event)
         return self._pipeline
 
     def _pipeline_event(self, event: Any) -> None:
@@ -306,12 +310,13 @@ class MusicrecApp(App[int]):
     def _enqueue_worker(self, tracks: list[Track]) -> None:
         try:
             self._pipeline_for_run().enqueue(tracks)
-            jobs, counts = self.library.list_jobs(), self.library.job_counts()
+            jobs = self.library.list_jobs()
         except MusicrecError as exc:
             self.call_from_thread(self.notify, exc.one_line(), title="Ingest", severity="error")
             return
-        self.call_from_thread(self.ingest_pane.load_jobs, jobs, counts)
-        self.call_from_thread(self._ensure_ingest_running)
+        self.call_from_thread(self.ingest_pane.load_jobs, jobs)
+        if any(job.state is JobState.QUEUED for job in jobs):
+            self.call_from_thread(self._ensure_ingest_running)
 
     def _ensure_ingest_running(self) -> None:
         if self._ingest_running:
@@ -332,12 +337,19 @@ class MusicrecApp(App[int]):
                     break
         except MusicrecError as exc:
             error = exc.one_line()
-        self.post_message(IngestFinished(error))
+        finally:  # always tell the UI, even when the worker dies of something unexpected (it then reports)
+            self.post_message(IngestFinished(error))
 
     @on(IngestProgress)
     def _ingest_progress(self, message: IngestProgress) -> None:
         update = message.update
         self.ingest_pane.apply(update)
+        if update.kind == "already" and update.track is not None:
+            self.notify(f"“{clean(update.track.title)}” is already in the library, analysed.", title="Ingest",
+                        timeout=3)
+            self.search_pane.mark_ingested(update.track)
+        elif update.kind == "error" and update.error:
+            self.notify(update.error, title="Ingest stopped", severity="error")
         if update.state is JobState.DONE:
             if update.track is not None:
                 self.search_pane.mark_ingested(update.track)
@@ -368,12 +380,12 @@ class MusicrecApp(App[int]):
                 self.call_from_thread(self.notify, f"Cancelled {n} queued job(s).", title="Ingest")
             elif action == "clear":
                 self.library.clear_finished_jobs()
-            jobs, counts = self.library.list_jobs(), self.library.job_counts()
+            jobs = self.library.list_jobs()
         except MusicrecError as exc:
             self.call_from_thread(self.notify, exc.one_line(), title="Ingest", severity="error")
             return
-        self.call_from_thread(self.ingest_pane.load_jobs, jobs, counts)
-        if action == "retry" and counts.get(JobState.QUEUED, 0):
+        self.call_from_thread(self.ingest_pane.load_jobs, jobs)
+        if action == "retry" and any(job.state is JobState.QUEUED for job in jobs):
             self.call_from_thread(self._ensure_ingest_running)
 
     def retry_failed(self) -> None:

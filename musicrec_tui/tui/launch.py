@@ -9,23 +9,18 @@ from ..config import Settings, load_ui_state
 
 def make_services(settings: Settings) -> Any:
     """The real Services: library opener, iTunes client, preview cache, player, pipeline factory, recommender."""
-    from ..core.fetch import PreviewCache
-    from ..core.itunes import ItunesClient
+    from ..factory import make_cache, make_itunes_client, make_library, make_pipeline
     from ..playback import QueueItem, make_player
-    from ..store import open_library
     from .services import Services
-    from .wiring import download_bytes, make_pipeline_factory, make_recommender
+    from .wiring import download_bytes, make_recommender
 
-    itunes = ItunesClient(settings.itunes_base_url, rate_per_minute=settings.itunes_rate_per_minute,
-                          timeout=settings.itunes_timeout, max_retries=settings.itunes_max_retries)
-    cache = PreviewCache(settings.paths.previews_dir, max_bytes=settings.cache_max_mb * 1024 * 1024,
-                         max_file_bytes=settings.preview_max_mb * 1024 * 1024)
+    cache = make_cache(settings)
     return Services(
-        open_library=lambda: open_library(settings.db_url),
-        catalogue=itunes,
+        open_library=lambda: make_library(settings),
+        catalogue=make_itunes_client(settings),
         previews=cache,
         player=make_player(settings.playback_device),
-        make_pipeline=make_pipeline_factory(settings),
+        make_pipeline=lambda library, on_event: make_pipeline(settings, library, on_event=on_event),
         recommend=make_recommender(settings.extractor),
         queue_item=lambda path, title, track: QueueItem(path, title, track),
         extractor=settings.extractor,

@@ -47,20 +47,20 @@ class Similar:
 
 @dataclass(frozen=True, slots=True)
 class IngestUpdate:
-    """An ingest event reduced to what the Ingest pane shows."""
+    """An ingest event (ingest/events.py IngestEvent) reduced to what the Ingest pane shows."""
 
+    kind: str
     job_id: int | None
     track: Track | None
     state: JobState | None
     error: str | None = None
-    counts: dict[str, int] = field(default_factory=dict)
-    rate: float | None = None
+    rate_per_min: float | None = None
 
 
 #: (library, seed track ids, k, exclude_artist) -> ranked neighbours
 Recommender = Callable[[Any, Sequence[int], int, bool], list[Similar]]
-#: (on_event) -> a fresh pipeline whose events are passed to on_event from worker threads
-PipelineFactory = Callable[[Callable[[Any], None]], Pipeline]
+#: (library, on_event) -> a pipeline over that library whose events reach on_event from worker threads
+PipelineFactory = Callable[[Any, Callable[[Any], None]], Pipeline]
 #: (source path, title, track) -> a playback QueueItem
 QueueItemFactory = Callable[[str, str, Track], Any]
 #: (url) -> image bytes (artwork), raising MusicrecError/OSError when it cannot
@@ -87,19 +87,10 @@ class Services:
 
 
 def ingest_update(event: Any) -> IngestUpdate:
-    """Read an IngestEvent (or anything shaped like one) into an IngestUpdate, tolerating missing fields."""
-    state = getattr(event, "state", None)
-    if state is not None and not isinstance(state, JobState):
-        try:
-            state = JobState(str(state))
-        except ValueError:
-            state = None
-    counts_raw = getattr(event, "counts", None) or {}
-    counts = {str(getattr(k, "value", k)): int(v) for k, v in dict(counts_raw).items()}
-    job = getattr(event, "job", None)
-    job_id = getattr(event, "job_id", None) or getattr(job, "id", None)
-    track = getattr(event, "track", None) or getattr(job, "track", None)
-    error = getattr(event, "error", None) or getattr(event, "reason", None)
-    rate = getattr(event, "rate", None)
-    return IngestUpdate(job_id=job_id, track=track, state=state, error=error, counts=counts,
-                        rate=float(rate) if rate is not None else None)
+    """Read an IngestEvent: kind "job" (a state change), "already" (nothing to do) or "error" (run stopped)."""
+    progress = getattr(event, "progress", None) or {}
+    rate = progress.get("rate")
+    return IngestUpdate(kind=str(getattr(event, "kind", "job")), job_id=getattr(event, "job_id", None),
+                        track=getattr(event, "track", None), state=getattr(event, "state", None),
+                        error=getattr(event, "error", None),
+                        rate_per_min=float(rate) * 60.0 if rate is not None else None)

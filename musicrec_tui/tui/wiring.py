@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..config import Settings
 from ..core.errors import DownloadError
-from .services import Pipeline, Similar
+from .services import Similar
 
 ARTWORK_MAX_BYTES = 2 * 1024 * 1024
 
@@ -28,15 +27,6 @@ def download_bytes(url: str, timeout: float = 10.0) -> bytes:
             return bytes(data)
     except requests.RequestException as exc:
         raise DownloadError(f"cannot fetch artwork: {type(exc).__name__}") from None
-
-
-def make_pipeline_factory(settings: Settings) -> Callable[[Callable[[Any], None]], Pipeline]:
-    def factory(on_event: Callable[[Any], None]) -> Pipeline:
-        from ..ingest import IngestPipeline
-
-        return IngestPipeline(settings, on_event=on_event)
-
-    return factory
 
 
 def make_recommender(extractor_name: str | None) -> Callable[[Any, Sequence[int], int, bool], list[Similar]]:

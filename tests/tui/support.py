@@ -1,7 +1,5 @@
 """Test-only stand-ins for the pieces still landing on other branches, built from the real core parts.
 
-- `StorePipeline`: a small but real ingest (store queue → PreviewCache download → PyAV decode → extractor →
-  save_analysis), emitting events shaped like ingest/'s IngestEvent.
 - `cosine_recommend`: cosine top-k over the store's matrix.
 - `RecordingPlayer`: the playback contract with a clock you advance; records every call.
 """
@@ -9,9 +7,8 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,72 +16,13 @@ import numpy as np
 
 from musicrec_tui.config import Settings, load_settings
 from musicrec_tui.core import features
-from musicrec_tui.core.audio import check_analysable, decode
+from musicrec_tui.core.audio import decode
 from musicrec_tui.core.errors import MusicrecError
 from musicrec_tui.core.fetch import PreviewCache
 from musicrec_tui.core.itunes import ItunesClient
-from musicrec_tui.core.models import JobState, Track
+from musicrec_tui.ingest.pipeline import IngestPipeline
 from musicrec_tui.store import open_library
 from musicrec_tui.tui.services import Services, Similar
-
-
-@dataclass
-class Event:
-    job_id: int | None
-    track: Track | None
-    state: JobState | None
-    error: str | None = None
-    counts: dict[JobState, int] = field(default_factory=dict)
-    rate: float | None = None
-
-
-class StorePipeline:
-    def __init__(self, db_url: str, cache: PreviewCache, on_event: Callable[[Any], None],
-                 extractor: str | None = None) -> None:
-        self.lib = open_library(db_url)
-        self.cache = cache
-        self.on_event = on_event
-        self.extractor = features.get(extractor)
-        self.started = time.monotonic()
-        self.finished = 0
-
-    def enqueue(self, tracks: Sequence[Track]) -> list[Any]:
-        jobs = self.lib.enqueue(tracks, requeue_failed=True)
-        for job in jobs:
-            self._emit(job.id, job.track, job.state, job.last_error)
-        return jobs
-
-    def _emit(self, job_id: int | None, track: Track | None, state: JobState | None, error: str | None) -> None:
-        minutes = max(time.monotonic() - self.started, 1e-3) / 60
-        self.on_event(Event(job_id, track, state, error, self.lib.job_counts(), self.finished / minutes))
-
-    def run(self, cancel: threading.Event | None = None) -> None:
-        while not (cancel and cancel.is_set()):
-            jobs = self.lib.claim_jobs("test", 1)
-            if not jobs:
-                return
-            job = jobs[0]
-            self._emit(job.id, job.track, JobState.DOWNLOADING, None)
-            try:
-                cached = self.cache.fetch(job.track)
-                self.lib.update_job(job.id, JobState.ANALYSING)
-                self._emit(job.id, job.track, JobState.ANALYSING, None)
-                audio = decode(cached.path, self.extractor.rate)
-                check_analysable(audio)
-                vec = self.extractor(audio.samples, audio.rate)
-                from musicrec_tui.core.models import FeatureVector
-
-                track = Track(**{**{k: getattr(job.track, k) for k in job.track.__dataclass_fields__ if k != "id"},
-                                 "preview_path": str(cached.path), "preview_sha256": cached.sha256})
-                stored = self.lib.save_analysis(track, FeatureVector(self.extractor.name, self.extractor.version,
-                                                                     vec))
-                self.lib.update_job(job.id, JobState.DONE, track_id=stored.id)
-                self.finished += 1
-                self._emit(job.id, stored, JobState.DONE, None)
-            except MusicrecError as exc:
-                self.lib.update_job(job.id, JobState.FAILED, error=exc.one_line())
-                self.finished += 1
-                self._emit(job.id, job.track, JobState.FAILED, exc.one_line())
 
 
 def cosine_recommend(extractor: str | None = None) -> Callable[[Any, Sequence[int], int, bool], list[Similar]]:
@@ -244,7 +182,8 @@ def make_services(settings: Settings, itunes_url: str, player: Any) -> Services:
         catalogue=client,
         previews=cache,
         player=player,
-        make_pipeline=lambda on_event: StorePipeline(settings.db_url, cache, on_event, settings.extractor),
+        make_pipeline=lambda library, on_event: IngestPipeline(settings, library, cache=cache, on_event=on_event,
+                                                               workers=1),
         recommend=cosine_recommend(settings.extractor),
         queue_item=Item,
         extractor=settings.extractor,

@@ -15,7 +15,7 @@ from ..services import IngestUpdate
 from ..widgets.lists import KeyTable
 
 if TYPE_CHECKING:
-    from ..app import MusicrecApp
+    pass
 
 STATE_LABEL = {
     JobState.QUEUED: "[dim]queued[/]",
@@ -38,14 +38,16 @@ class IngestPane(Vertical):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.jobs: dict[int, tuple[Job | None, IngestUpdate | None]] = {}
-        self.counts: dict[str, int] = {}
-        self.rate: float | None = None
+        self.states: dict[int, JobState] = {}  # every job the store or the pipeline told us about
+        self.rate: float | None = None  # tracks per minute in the current run
         self.running = False
 
     @property
-    def mapp(self) -> MusicrecApp:
-        return self.app  # type: ignore[return-value]
+    def counts(self) -> dict[str, int]:
+        out = {s.value: 0 for s in JobState}
+        for state in self.states.values():
+            out[state.value] += 1
+        return out
 
     def compose(self) -> ComposeResult:
         yield Static("No ingest yet. Search (1) and press Enter on a result, or a for all of them.",
@@ -60,14 +62,13 @@ class IngestPane(Vertical):
         yield table
 
     # ---- data ----------------------------------------------------------------------------------------
-    def load_jobs(self, jobs: list[Job], counts: dict[JobState, int]) -> None:
-        """Replace the table with the store's view (at start, and after retry/cancel/clear)."""
+    def load_jobs(self, jobs: list[Job]) -> None:
+        """Replace the table with the store's view (at start, and after enqueue/retry/cancel/clear)."""
         table = self.query_one("#ingest-table", KeyTable)
         table.clear()
-        self.jobs.clear()
+        self.states = {job.id: job.state for job in jobs}
         for job in jobs[-MAX_ROWS:]:
             self._add(job.id, job.track, job.state, job.last_error)
-        self.counts = {s.value: n for s, n in counts.items()}
         self._summary()
 
     def _add(self, job_id: int, track: Any, state: JobState, error: str | None) -> None:
@@ -76,37 +77,34 @@ class IngestPane(Vertical):
         artist = clean(track.artist) if track is not None else ""
         table.add_row(str(job_id), title, artist, STATE_LABEL.get(state, str(state)), clean(error or ""),
                       key=str(job_id))
-        self.jobs[job_id] = (None, None)
 
     def apply(self, update: IngestUpdate) -> None:
         """One event from the pipeline."""
-        if update.counts:
-            self.counts = dict(update.counts)
-        if update.rate is not None:
-            self.rate = update.rate
-        if update.job_id is not None and update.state is not None:
+        if update.rate_per_min is not None:
+            self.rate = update.rate_per_min
+        if update.kind == "job" and update.job_id is not None and update.state is not None:
             table = self.query_one("#ingest-table", KeyTable)
             key = str(update.job_id)
-            if update.job_id in self.jobs:
+            if key in table.rows:
                 table.update_cell(key, "state", STATE_LABEL.get(update.state, str(update.state)))
                 table.update_cell(key, "reason", clean(update.error or ""))
             else:
                 self._add(update.job_id, update.track, update.state, update.error)
+            self.states[update.job_id] = update.state
         self._summary()
 
     def _summary(self) -> None:
         c = self.counts
-        queued = c.get("queued", 0)
-        active = c.get("downloading", 0) + c.get("analysing", 0)
-        done, failed = c.get("done", 0), c.get("failed", 0)
+        queued = c["queued"]
+        active = c["downloading"] + c["analysing"]
+        done, failed = c["done"], c["failed"]
         total = queued + active + done + failed
         bar = self.query_one("#ingest-progress", ProgressBar)
-        if total:
-            bar.update(total=total, progress=done + failed)
-        rate = f" · {self.rate:.1f} tracks/min" if self.rate else ""
-        state = "running" if self.running else "idle"
         if not total:
             return
+        bar.update(total=total, progress=done + failed)
+        rate = f" · {self.rate:.1f} tracks/min" if self.rate else ""
+        state = "running" if self.running else "idle"
         self.query_one("#ingest-summary", Static).update(
             f"[b]{done}[/b] done · [b]{failed}[/b] failed · {active} in progress · {queued} queued "
             f"(of {total}){rate} · {state} — [b]r[/b] retry failed · [b]c[/b] cancel · [b]C[/b] clear done")
