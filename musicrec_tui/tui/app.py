@@ -204,7 +204,7 @@ class MusicrecApp(App[int]):
         self.active_pane = name
         self._focus_pane(name)
         if name == "analysis":
-            self.analysis_pane.action_analyse()
+            self.call_after_refresh(self.analysis_pane.action_analyse)  # once laid out: its width is known
         if changed:
             self.remember_ui(pane=name)
 

@@ -86,14 +86,14 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog help"):
-            yield Label("[b]Keys[/b]  (remap any of them in config.toml under [keys]: id = \"key\")")
+            yield Label("[b]Keys[/b]  (remap any of them in config.toml under \\[keys]: id = \"key\")")
             with VerticalScroll():
                 for title, rows in self.sections:
                     table = Table(title=title, title_justify="left", title_style="bold", expand=True,
                                   show_edge=False, box=None, padding=(0, 1))
                     table.add_column("Key", style="bold cyan", width=14, no_wrap=True)
                     table.add_column("Action", ratio=1)
-                    table.add_column("id", style="dim", no_wrap=True)
+                    table.add_column("id", style="dim", no_wrap=True, width=24)
                     for keys, description, binding_id in rows:
                         table.add_row(keys, description, binding_id)
                     yield Static(table, classes="help-section")

@@ -44,7 +44,7 @@ class AnalysisPane(VerticalScroll):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.track: Track | None = None
-        self.shown: tuple[int | None, int | None, int] | None = None
+        self.shown: tuple[int | None, int | None, int, int] | None = None
 
     @property
     def mapp(self) -> MusicrecApp:
@@ -69,15 +69,16 @@ class AnalysisPane(VerticalScroll):
             return
         seed = self.mapp.seed_track()
         width = max(20, self.size.width - 2)
-        key = (track.id, seed.id if seed else None, width)
+        lines = max(4, min(12, self.size.height - 10))  # spectrogram lines: leave room for the rest
+        key = (track.id, seed.id if seed else None, width, lines)
         if key == self.shown:
             return
         self.shown = key
         self.query_one("#analysis-title", Static).update(f"Analysing [b]{clean(track.title)}[/b]…")
-        self.run_worker(partial(self._compute, track, seed, width), thread=True, group="analysis", exclusive=True,
-                        exit_on_error=False)
+        self.run_worker(partial(self._compute, track, seed, width, lines), thread=True, group="analysis",
+                        exclusive=True, exit_on_error=False)
 
-    def _compute(self, track: Track, seed: Track | None, width: int) -> None:
+    def _compute(self, track: Track, seed: Track | None, width: int, lines: int) -> None:
         from ...core.audio import decode
         from ..analysis import log_mel
 
@@ -85,7 +86,7 @@ class AnalysisPane(VerticalScroll):
         try:
             path = services.previews.fetch(track).path
             audio = decode(path, ANALYSIS_RATE)
-            spec = log_mel(audio.samples, audio.rate, bands=24, columns=width)
+            spec = log_mel(audio.samples, audio.rate, bands=2 * lines, columns=width)
             wave = waveform_rows(audio.samples, width, 3)
             groups: list[tuple[str, float]] = []
             note = ""
@@ -106,8 +107,8 @@ class AnalysisPane(VerticalScroll):
     def _show(self, pic: Picture) -> None:
         t = pic.track
         self.query_one("#analysis-title", Static).update(
-            f"[b]{clean(t.title)}[/b] — {clean(t.artist)}   [dim]log-mel spectrogram (24 bands, high at top), "
-            f"then the waveform[/dim]")
+            f"[b]{clean(t.title)}[/b] — {clean(t.artist)}   [dim]log-mel spectrogram (high "
+            f"frequencies at the top), then the waveform[/dim]")
         self.query_one("#analysis-spectrogram", Static).update(heatmap_to_text(pic.spectrogram))
         self.query_one("#analysis-waveform", Static).update(mask_to_text(pic.waveform))
         groups = self.query_one("#analysis-groups", Static)

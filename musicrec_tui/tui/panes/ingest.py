@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -18,11 +19,11 @@ if TYPE_CHECKING:
     pass
 
 STATE_LABEL = {
-    JobState.QUEUED: "[dim]queued[/]",
-    JobState.DOWNLOADING: "[b $accent]downloading[/]",
-    JobState.ANALYSING: "[b $warning]analysing[/]",
-    JobState.DONE: "[b $success]done[/]",
-    JobState.FAILED: "[b $error]failed[/]",
+    JobState.QUEUED: Text("queued", style="dim"),
+    JobState.DOWNLOADING: Text("downloading", style="bold cyan"),
+    JobState.ANALYSING: Text("analysing", style="bold yellow"),
+    JobState.DONE: Text("done", style="bold green"),
+    JobState.FAILED: Text("failed", style="bold red"),
 }
 MAX_ROWS = 500  # the newest jobs; older ones are summarised in the counts
 
@@ -54,11 +55,11 @@ class IngestPane(Vertical):
                      id="ingest-summary")
         yield ProgressBar(total=None, show_eta=False, id="ingest-progress")
         table = KeyTable(id="ingest-table")
-        table.add_column("Job", key="job", width=6)
-        table.add_column("Title", key="title", width=34)
-        table.add_column("Artist", key="artist", width=22)
-        table.add_column("State", key="state", width=12)
-        table.add_column("Reason", key="reason")
+        table.add_column("Job", key="job", width=5)
+        table.add_column("State", key="state", width=11)
+        table.add_column("Title", key="title", width=26)
+        table.add_column("Reason", key="reason", width=26)
+        table.add_column("Artist", key="artist")
         yield table
 
     # ---- data ----------------------------------------------------------------------------------------
@@ -75,7 +76,7 @@ class IngestPane(Vertical):
         table = self.query_one("#ingest-table", KeyTable)
         title = clean(track.title) if track is not None else "?"
         artist = clean(track.artist) if track is not None else ""
-        table.add_row(str(job_id), title, artist, STATE_LABEL.get(state, str(state)), clean(error or ""),
+        table.add_row(str(job_id), STATE_LABEL.get(state, str(state)), title, clean(error or ""), artist,
                       key=str(job_id))
 
     def apply(self, update: IngestUpdate) -> None:
@@ -106,8 +107,8 @@ class IngestPane(Vertical):
         rate = f" · {self.rate:.1f} tracks/min" if self.rate else ""
         state = "running" if self.running else "idle"
         self.query_one("#ingest-summary", Static).update(
-            f"[b]{done}[/b] done · [b]{failed}[/b] failed · {active} in progress · {queued} queued "
-            f"(of {total}){rate} · {state} — [b]r[/b] retry failed · [b]c[/b] cancel · [b]C[/b] clear done")
+            f"[b]{done}[/b] done · [b]{failed}[/b] failed · {active} active · {queued} queued · {total} jobs"
+            f"{rate} · {state}")
 
     def set_running(self, running: bool) -> None:
         self.running = running

@@ -81,9 +81,9 @@ class SimilarPane(Vertical):
             who = f"[b]{clean(seed.title)}[/b] — {clean(seed.artist)}"
         else:
             who = f"[b]radio[/b] from {len(self.seeds)} tracks: " + ", ".join(clean(t.title) for t in self.seeds[:3])
-        excl = "on" if self.exclude_artist else "off"
+        same = "hidden" if self.exclude_artist else "shown"
         self.query_one("#similar-header", Static).update(
-            f"Similar to {who}   [dim]k = {self.k} ([b][[/b]/[b]][/b]) · same artist excluded: {excl} ([b]e[/b])[/dim]")
+            f"Similar to {who}   [dim]k = {self.k} · same artist {same}[/dim]")
 
     # ---- loading -------------------------------------------------------------------------------------
     def show(self, seeds: list[Track], remember: bool = True) -> None:
@@ -126,8 +126,8 @@ class SimilarPane(Vertical):
             table.focus()
         if items:
             self.query_one("#similar-status", Static).update(
-                f"{len(items)} similar songs · [b]Enter[/b] go to · [b]l[/b] listen · [b]P[/b] play all · "
-                f"[b]m[/b] mark + [b]R[/b] radio · [b]x[/b] export")
+                f"{len(items)} similar · [b]Enter[/b] go to · [b]l[/b] listen · [b]P[/b] play all · [b]m[/b] mark, "
+                f"[b]R[/b] radio · [b]e[/b] same artist · [b]\\[ ][/b] k · [b]x[/b] export")
         else:
             self.query_one("#similar-status", Static).update(
                 "No neighbours yet: ingest more songs (1 Search) and they will appear here.")

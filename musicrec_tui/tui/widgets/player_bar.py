@@ -100,9 +100,10 @@ class PlayerBar(Horizontal):
         self.query_one("#player-progress", Static).update(progress_text(snap.position, snap.duration, width))
         vol = round(snap.volume * 100)
         bars = round(snap.volume * 10)
+        hints = "space play/pause · s stop · f/b seek · +/- volume · n/p next/prev" if width >= 90 else \
+            "space · s · f/b · +/- · n/p"
         self.query_one("#player-volume", Static).update(
-            f"vol {'▮' * bars}{'▯' * (10 - bars)} {vol:>3}%   [dim]space play/pause · s stop · f/b seek · "
-            f"+/- volume · n/p next/prev[/dim]")
+            f"vol {'▮' * bars}{'▯' * (10 - bars)} {vol:>3}%   [dim]{hints}[/dim]")
 
     def show_artwork(self, art: Text | None) -> None:
         self.query_one("#artwork", Static).update(art if art is not None else "")

@@ -210,7 +210,7 @@ class TrackTable(ScrollView, can_focus=True):
         return fit(text, width)
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.scrollable_content_region.width
         if y == 0:
             labels = []
             for col in COLUMNS:
@@ -284,7 +284,7 @@ class TrackTable(ScrollView, can_focus=True):
             return
         if offset.y == 0:
             x = 0
-            for col, w in zip(COLUMNS, self._widths(self.size.width), strict=True):
+            for col, w in zip(COLUMNS, self._widths(self.scrollable_content_region.width), strict=True):
                 if x <= offset.x < x + w + 2:
                     self.sort_by(col.key)
                     return
