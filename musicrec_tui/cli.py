@@ -80,6 +80,44 @@ def emit_json(obj: Any) -> None:
 
 
 # ---- subcommands ---------------------------------------------------------------------------------------
+def _register_play(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("play", help="play a track's preview: space pause, q quit, ←/→ or b/f seek, +/- volume")
+    p.add_argument("id", metavar="ID", help="library id, itunes:<trackId>, or a local audio file")
+    p.add_argument("--device", metavar="NAME|INDEX", help="output device (default: playback.device setting, "
+                   "env MUSICREC_DEVICE, else the system default; `musicrec doctor` lists them)")
+    p.add_argument("--volume", type=float, default=1.0, help="0..1 (default 1)")
+    p.set_defaults(handler=_cmd_play)
+
+
+def _cmd_play(args: argparse.Namespace, settings: Settings) -> int:
+    from .core.models import Track
+    from .factory import make_cache, make_itunes_client, make_library
+    from .playback import make_player
+    from .playback.cli_play import run_play
+    from .playback.sources import playable
+
+    player = make_player(args.device or settings.playback_device, volume=args.volume)
+    try:
+        if not player.available:  # say so before touching the library or the network
+            print(player.reason, file=sys.stderr)
+            return EXIT_USAGE
+
+        def lookup(track_id: str) -> Track | None:
+            found = make_itunes_client(settings).lookup([track_id], country=settings.itunes_country)
+            return found[0] if found else None
+
+        def fetch(track: Track) -> Any:
+            cache = make_cache(settings)
+            cache.require_analysable = False  # a short or quiet preview still plays
+            return cache.fetch(track)
+
+        with make_library(settings) as lib:
+            item = playable(args.id, lib, lookup, fetch)
+        return run_play(item.path, item.title, player=player)
+    finally:
+        player.close()
+
+
 def _register_library(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("library", help="list the tracks in the library")
     p.add_argument("--search", metavar="TEXT", help="only tracks whose title, artist, album or genre contain TEXT")
@@ -267,5 +305,5 @@ def _positive_int(text: str) -> int:
 
 
 _REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _register_search, _register_ingest, _register_library, _register_doctor,
+    _register_search, _register_ingest, _register_library, _register_doctor, _register_play,
 ]

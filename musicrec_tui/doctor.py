@@ -84,7 +84,7 @@ def _playback_status(settings: Settings) -> tuple[str, str]:
     probe = probe_output(settings.playback_device)
     if not probe.available:
         return WARN, probe.reason
-    names = "; ".join(probe.devices[:6]) or "default"
+    names = "; ".join(d.describe() for d in probe.devices[:6]) or "default"
     return OK, f"on: {names}"
 
 

@@ -49,12 +49,11 @@ def decode(source: str | Path | bytes, rate: int = ANALYSIS_RATE, *, max_seconds
             limit = int(max_seconds * src_rate) if max_seconds and src_rate else None
             for frame in container.decode(stream):
                 arr = frame.to_ndarray()
-                if not frame.format.is_planar:  # packed: (1, frames*channels)
+                if not frame.format.is_planar:  # packed: (1, frames*channels) → (channels, frames)
                     arr = arr.reshape(-1, len(frame.layout.channels)).T
-                arr = _to_float(arr)
-                chunks.append(arr.mean(axis=0, dtype=np.float32) if arr.shape[0] > 1 else arr[0])
+                chunks.append(arr)
                 src_rate = frame.sample_rate or src_rate
-                total += chunks[-1].shape[0]
+                total += arr.shape[1]
                 if limit is not None and total >= limit:
                     break
     except DecodeError:
@@ -63,7 +62,9 @@ def decode(source: str | Path | bytes, rate: int = ANALYSIS_RATE, *, max_seconds
         raise DecodeError(f"cannot decode audio: {_reason(exc)}") from None
     if not chunks or total == 0:
         raise DecodeError("no audio frames decoded")
-    mono = np.concatenate(chunks).astype(np.float32, copy=False)
+    channels = min(c.shape[0] for c in chunks)  # one concatenation and one mean: per-frame numpy is slow
+    pcm = _to_float(np.concatenate([c[:channels] for c in chunks], axis=1))
+    mono = pcm[0] if channels == 1 else pcm.mean(axis=0, dtype=np.float32)
     if limit is not None:
         mono = mono[:limit]
     if src_rate != rate:

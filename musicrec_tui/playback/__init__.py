@@ -1,27 +1,52 @@
-"""Local preview playback. `probe_output` tells whether audio output works here, and why not."""
+"""Local preview playback: a Player contract, a sounddevice backend, a null backend for no audio.
 
-from __future__ import annotations
+Importing this package never imports sounddevice (and so never loads PortAudio); `make_player` does, lazily.
 
-from dataclasses import dataclass, field
+Use from a UI (the TUI wiring):
+* `player = make_player(settings.playback_device)` once; it is a NullPlayer with `.reason` when audio is off.
+* `load`, `set_queue`, `next`, `previous` decode (tens of ms): run them in a thread worker.
+  `pause`, `toggle`, `seek`, `volume_*` and `snapshot()` (which takes no lock) return at once; `play` may
+  open the device and `stop` waits for it to drain (PortAudio's latency, ~0.1 s at most on ALSA).
+* Poll `snapshot()` with `set_interval(0.1, ...)` for the progress bar; it carries state, position, duration,
+  volume, title, queue index and the reason playback is off or an item was skipped.
+* `set_on_track_end(cb)`: cb runs on the player's own thread; hop with `app.call_from_thread`.
+* Tests: `SoundDevicePlayer(samplerate=..., stream_factory=playback.testing.FakeOutput(...))` needs no device.
+"""
 
+from .base import (
+    SEEK_STEP,
+    VOLUME_STEP,
+    Player,
+    PlayerSnapshot,
+    PlayerState,
+    QueueItem,
+    TrackEnd,
+)
+from .device import (
+    NO_DEVICE,
+    NO_PORTAUDIO,
+    OutputDevice,
+    load_sounddevice,
+    make_player,
+    probe_output,
+)
+from .null import NullPlayer
+from .sd_player import SoundDevicePlayer
 
-@dataclass(frozen=True, slots=True)
-class OutputProbe:
-    available: bool
-    reason: str
-    devices: list[str] = field(default_factory=list)
-
-
-def probe_output(device: str | None = None) -> OutputProbe:
-    """Check PortAudio and the output devices without playing anything."""
-    try:
-        import sounddevice as sd
-    except OSError:
-        return OutputProbe(False, "playback off: PortAudio not installed — apt install libportaudio2")
-    try:
-        devices = [d for d in sd.query_devices() if d.get("max_output_channels", 0) > 0]
-    except Exception as exc:  # PortAudioError and friends: any failure here just means "off"
-        return OutputProbe(False, f"playback off: {exc}")
-    if not devices:
-        return OutputProbe(False, "playback off: no audio output device")
-    return OutputProbe(True, "", [f"{d['index']}: {d['name']}" for d in devices])
+__all__ = [
+    "NO_DEVICE",
+    "NO_PORTAUDIO",
+    "SEEK_STEP",
+    "VOLUME_STEP",
+    "NullPlayer",
+    "OutputDevice",
+    "Player",
+    "PlayerSnapshot",
+    "PlayerState",
+    "QueueItem",
+    "SoundDevicePlayer",
+    "TrackEnd",
+    "load_sounddevice",
+    "make_player",
+    "probe_output",
+]
