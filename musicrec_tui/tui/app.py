@@ -22,6 +22,7 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 from ..config import Settings, save_ui_state
 from ..core.errors import MusicrecError
 from ..core.models import JobState, Track
+from ..playback import QueueItem
 from ..textfmt import clean
 from .commands import ActionsProvider, Command, help_sections
 from .messages import (
@@ -417,25 +418,23 @@ class MusicrecApp(App[int]):
                         exit_on_error=False)
 
     def _play_worker(self, tracks: list[Track], start: int) -> None:
-        items, kept, begin, failures = [], [], 0, []
+        """Fetch previews (cached, or downloaded into the cache) and hand the player its queue."""
+        items, begin, failures = [], 0, []
         for i, track in enumerate(tracks):
             try:
                 path = self.services.previews.fetch(track).path
             except MusicrecError as exc:
                 failures.append(f"{clean(track.title)}: {exc.one_line()}")
                 continue
-            if i == start or (i < start):
-                begin = len(items) if i == start else begin
-            label = f"{clean(track.title)} — {clean(track.artist)}"
-            items.append(self.services.queue_item(str(path), label, track))
-            kept.append(track)
+            if i <= start:
+                begin = len(items)
+            items.append(QueueItem(str(path), f"{clean(track.title)} — {clean(track.artist)}", track))
         if failures:
             self.call_from_thread(self.notify, "; ".join(failures[:3]), title="Cannot play", severity="error")
         if not items:
             return
-        self.call_from_thread(setattr, self.player_bar, "tracks", kept)
         player = self.services.player
-        player.set_queue(items, min(begin, len(items) - 1))
+        player.set_queue(items, begin)
         player.play()
 
     def _current_selection(self) -> list[Track]:

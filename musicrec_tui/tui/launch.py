@@ -10,7 +10,7 @@ from ..config import Settings, load_ui_state
 def make_services(settings: Settings) -> Any:
     """The real Services: library opener, iTunes client, preview cache, player, pipeline factory, recommender."""
     from ..factory import make_cache, make_itunes_client, make_library, make_pipeline
-    from ..playback import QueueItem, make_player
+    from ..playback import make_player
     from .services import Services
     from .wiring import download_bytes, make_recommender
 
@@ -22,7 +22,6 @@ def make_services(settings: Settings) -> Any:
         player=make_player(settings.playback_device),
         make_pipeline=lambda library, on_event: make_pipeline(settings, library, on_event=on_event),
         recommend=make_recommender(settings.extractor),
-        queue_item=lambda path, title, track: QueueItem(path, title, track),
         extractor=settings.extractor,
         download=download_bytes,
         artwork_dir=settings.paths.artwork_dir,

@@ -61,8 +61,6 @@ class IngestUpdate:
 Recommender = Callable[[Any, Sequence[int], int, bool], list[Similar]]
 #: (library, on_event) -> a pipeline over that library whose events reach on_event from worker threads
 PipelineFactory = Callable[[Any, Callable[[Any], None]], Pipeline]
-#: (source path, title, track) -> a playback QueueItem
-QueueItemFactory = Callable[[str, str, Track], Any]
 #: (url) -> image bytes (artwork), raising MusicrecError/OSError when it cannot
 Downloader = Callable[[str], bytes]
 
@@ -77,7 +75,6 @@ class Services:
     player: Any
     make_pipeline: PipelineFactory
     recommend: Recommender
-    queue_item: QueueItemFactory
     extractor: str | None = None
     download: Downloader | None = None
     artwork_dir: Path | None = None

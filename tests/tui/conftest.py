@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,22 +10,29 @@ import pytest
 
 from musicrec_tui.tui.app import MusicrecApp
 from tests.fake_itunes import FakeItunes
-from tests.tui.support import RecordingPlayer, make_services, make_settings
+from tests.tui.support import make_services, make_settings, stepped_player
 
 AppFactory = Callable[..., MusicrecApp]
 
 
 @pytest.fixture
-def build_app(isolated_env: Path, tmp_path: Path, fake_itunes: FakeItunes) -> AppFactory:
-    """build_app(db_url=None, player=None, **settings flags) -> a MusicrecApp over the fake server."""
+def build_app(isolated_env: Path, tmp_path: Path, fake_itunes: FakeItunes) -> Iterator[AppFactory]:
+    """build_app(db_url=None, player=None, **settings flags) -> a MusicrecApp over the fake server.
+
+    The default player is the real SoundDevicePlayer on playback's stepped fake output stream."""
+    players: list[Any] = []
 
     def build(db_url: str | None = None, player: Any = None, **flags: Any) -> MusicrecApp:
         from musicrec_tui.config import load_ui_state
 
         settings = load_ui_state(make_settings(tmp_path, db_url, **flags))
-        return MusicrecApp(settings, make_services(settings, fake_itunes.url, player or RecordingPlayer()))
+        player = player if player is not None else stepped_player()[0]
+        players.append(player)
+        return MusicrecApp(settings, make_services(settings, fake_itunes.url, player))
 
-    return build
+    yield build
+    for player in players:
+        player.close()
 
 
 async def settle(app: MusicrecApp, pilot: Any, rounds: int = 3) -> None:

@@ -11,12 +11,13 @@ from textual.widgets import Static
 
 from musicrec_tui.config import load_ui_state
 from musicrec_tui.core.models import Track
+from musicrec_tui.playback import NullPlayer, PlayerState
 from musicrec_tui.store import open_library
 from musicrec_tui.tui.commands import ActionsProvider, all_commands
 from musicrec_tui.tui.screens import ConfirmScreen, HelpScreen, UnavailableScreen
 from tests.fake_itunes import FakeItunes
 from tests.tui.conftest import AppFactory, settle
-from tests.tui.support import RecordingPlayer
+from tests.tui.support import stepped_player
 
 
 def seed_library(url: str, n: int) -> None:
@@ -169,7 +170,7 @@ async def test_ui_state_persists_across_runs(build_app: AppFactory) -> None:
 
 async def test_player_keys_drive_the_injected_player(build_app: AppFactory, fake_itunes: FakeItunes) -> None:
     fake_itunes.add_tracks(2)
-    player = RecordingPlayer()
+    player, output = stepped_player()
     app = build_app(player=player)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
@@ -177,26 +178,30 @@ async def test_player_keys_drive_the_injected_player(build_app: AppFactory, fake
         await settle(app, pilot)
         await pilot.press("l")  # preview a search result without ingesting it
         await settle(app, pilot)
-        assert player.state == "playing" and app.library.count_tracks() == 0
+        assert player.state is PlayerState.PLAYING and app.library.count_tracks() == 0
+        assert player.snapshot().key.title == "Song 0"
         await pilot.press("space")
-        assert player.state == "paused"
-        await pilot.press("space", "f", "f", "b", "minus", "minus", "plus", "s")
-        await pilot.pause()
-        names = [c[0] for c in player.calls]
-        assert names[-9:] == ["toggle", "toggle", "seek", "seek", "seek", "volume_down", "volume_down",
-                              "volume_up", "stop"]
-        assert player.volume == 0.95
-        player.play()
-        player.advance(12.0)
-        await pilot.pause(0.3)
+        assert player.state is PlayerState.PAUSED
+        await pilot.press("space")
+        assert player.state is PlayerState.PLAYING
+        await pilot.press("f", "b", "f")  # the fake previews are 6 s long
+        assert player.position == 5.0
+        await pilot.press("minus", "minus", "plus")
+        assert round(player.volume, 2) == 0.95
+        await pilot.press("s")
+        assert player.state is PlayerState.STOPPED and player.position == 0.0
+        await pilot.press("space")  # a loaded track plays again from the start
+        assert player.state is PlayerState.PLAYING
+        output.stream.step(round(3.2 * 44100 / 1024))  # 3.2 s of audio through the real callback
+        await pilot.pause(0.3)  # a few position polls
         bar = str(app.player_bar.query_one("#player-progress", Static).content)
-        assert bar.startswith("0:12") and bar.endswith("0:30")
+        assert bar.startswith("0:03 ") and bar.endswith(" 0:06")
         assert "Song 0" in str(app.player_bar.query_one("#now-playing", Static).content)
 
 
 async def test_playback_off_says_why_once(build_app: AppFactory) -> None:
     reason = "playback off: no audio output device"
-    app = build_app(player=RecordingPlayer(reason=reason))
+    app = build_app(player=NullPlayer(reason))
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         await pilot.pause(0.5)  # several poll ticks
@@ -212,7 +217,7 @@ def test_librosa_waits_until_analysis_is_requested(tmp_path: Path, isolated_env:
         import asyncio, sys
         from pathlib import Path
         from tests.fake_itunes import FakeItunes, Previews, FakeClock
-        from tests.tui.support import make_settings, make_services, RecordingPlayer
+        from tests.tui.support import make_settings, make_services, stepped_player
         from musicrec_tui.core.models import Track
         from musicrec_tui.store import open_library
         from musicrec_tui.tui.app import MusicrecApp
@@ -228,7 +233,7 @@ def test_librosa_waits_until_analysis_is_requested(tmp_path: Path, isolated_env:
                 settings = make_settings(tmp)
                 with open_library(settings.db_url) as lib:
                     lib.upsert_track(Track("itunes", "7", "Seven", "Someone", preview_url=srv.url + "/previews/7.m4a"))
-                app = MusicrecApp(settings, make_services(settings, srv.url, RecordingPlayer()))
+                app = MusicrecApp(settings, make_services(settings, srv.url, stepped_player()[0]))
                 async with app.run_test(size=(100, 30)) as pilot:
                     await settle(app, pilot)
                     print("after-start", "librosa" in sys.modules, app.active_pane)

@@ -7,18 +7,19 @@ from pathlib import Path
 from textual.widgets import Input, Static
 
 from musicrec_tui.core.models import JobState
+from musicrec_tui.playback import PlayerState
 from musicrec_tui.tui.panes.search import SearchPane
 from musicrec_tui.tui.screens import PathScreen
 from tests.fake_itunes import FakeItunes
 from tests.tui.conftest import AppFactory, ingest_until_idle, settle
-from tests.tui.support import RecordingPlayer
+from tests.tui.support import stepped_player
 
 
 async def test_search_ingest_library_similar_play_export(build_app: AppFactory, fake_itunes: FakeItunes,
                                                          db_url: str, tmp_path: Path) -> None:
     fake_itunes.add_tracks(6, artist="Fake Artist")
     fake_itunes.add_track(42, "No Preview Here", "Someone", preview=None)
-    player = RecordingPlayer()
+    player, _ = stepped_player()
     app = build_app(db_url=db_url, player=player)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
@@ -60,9 +61,9 @@ async def test_search_ingest_library_similar_play_export(build_app: AppFactory, 
 
         await pilot.press("P")  # play the list in order
         await settle(app, pilot)
-        queued = [c for c in player.calls if c[0] == "set_queue"][-1][1]
+        queued = player.queue
         assert [item.key.title for item in queued] == [s.track.title for s in similar.items]
-        assert player.state == "playing"
+        assert player.state is PlayerState.PLAYING and player.snapshot().index == 0
         assert all(Path(item.source).is_file() for item in queued)
 
         await pilot.press("x")  # export: the path dialog, then Enter

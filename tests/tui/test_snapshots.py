@@ -24,7 +24,7 @@ from musicrec_tui.store import open_library
 from musicrec_tui.tui.app import MusicrecApp
 from tests.fake_itunes import FakeItunes
 from tests.tui.conftest import settle
-from tests.tui.support import RecordingPlayer, make_services, make_settings
+from tests.tui.support import make_services, make_settings, stepped_player
 
 SIZES = [(120, 40), (80, 24)]
 ARTISTS = ["Aurora Vale", "Brass Lantern", "Cobalt Hours", "Delta Ferns", "Echo Parade"]
@@ -71,7 +71,7 @@ def snap_app(isolated_env: Path, tmp_path: Path, fake_itunes: FakeItunes) -> Cal
             fake_itunes.add_track(7000 + i, f"Night Drive {i}", artist, album="Highway", primaryGenreName="Synth")
         real = f"sqlite://{tmp_path / 'lib.sqlite3'}"
         settings = make_settings(tmp_path, db_url or SHOWN_URL)
-        services = make_services(settings, fake_itunes.url, RecordingPlayer())
+        services = make_services(settings, fake_itunes.url, stepped_player()[0])
         if seeded:
             seed(real, settings.paths.cache_dir, "http://itunes.invalid")
         if db_url is None:

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
+from ...core.models import Track
 from ...textfmt import clean
 
 POLL_SECONDS = 0.2
@@ -39,7 +40,6 @@ class PlayerBar(Horizontal):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.player: Any = None
-        self.tracks: list[Any] = []  # what the app queued, so the snapshot index names a Track
         self._said_off = False
         self._last: tuple[Any, ...] | None = None
         self._art_key: tuple[Any, ...] | None = None
@@ -58,11 +58,10 @@ class PlayerBar(Horizontal):
         self.player = player
         self.poll()
 
-    def current_track(self) -> Any:
-        snap = self.player.snapshot() if self.player is not None else None
-        if snap is None or not 0 <= snap.index < len(self.tracks):
-            return None
-        return self.tracks[snap.index]
+    def current_track(self) -> Track | None:
+        """The track playing now: the key the app gave its queue item."""
+        key = getattr(self.player.snapshot(), "key", None) if self.player is not None else None
+        return key if isinstance(key, Track) else None
 
     def poll(self) -> None:
         if self.player is None:
