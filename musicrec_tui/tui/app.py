@@ -259,13 +259,21 @@ class MusicrecApp(App[int]):
         self.remember_ui(theme=theme.name)
 
     # ---- messages from panes -------------------------------------------------------------------------
+    def _alive(self) -> bool:
+        """False while the app is closing and its panes are gone (late worker messages are then dropped)."""
+        return self.is_running and bool(self.screen_stack) and bool(self.query("#panes"))
+
     @on(ShowSimilar)
     def _show_similar(self, message: ShowSimilar) -> None:
+        if not self._alive():
+            return
         self.action_pane("similar")
         self.similar_pane.show(message.seeds)
 
     @on(TrackFocused)
     def _track_focused(self, message: TrackFocused) -> None:
+        if not self._alive():
+            return
         self.analysis_pane.follow(message.track)
 
     def seed_track(self) -> Track | None:
@@ -274,6 +282,8 @@ class MusicrecApp(App[int]):
 
     @on(LibraryChanged)
     def _library_changed(self, message: LibraryChanged) -> None:
+        if not self._alive():
+            return
         self._schedule_reload()
 
     def _schedule_reload(self) -> None:
@@ -282,7 +292,8 @@ class MusicrecApp(App[int]):
 
         def reload() -> None:
             self._reload_timer = None
-            self.library_pane.table.reload()
+            if self._alive():
+                self.library_pane.table.reload()
 
         self._reload_timer = self.set_timer(RELOAD_DELAY, reload)
 
@@ -343,6 +354,8 @@ class MusicrecApp(App[int]):
 
     @on(IngestProgress)
     def _ingest_progress(self, message: IngestProgress) -> None:
+        if not self._alive():
+            return
         update = message.update
         self.ingest_pane.apply(update)
         if update.kind == "already" and update.track is not None:
@@ -360,6 +373,8 @@ class MusicrecApp(App[int]):
     @on(IngestFinished)
     def _ingest_finished(self, message: IngestFinished) -> None:
         self._ingest_running = False
+        if not self._alive():
+            return
         self.ingest_pane.set_running(False)
         if message.error:
             self.notify(message.error, title="Ingest stopped", severity="error")

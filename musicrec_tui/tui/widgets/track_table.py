@@ -110,6 +110,7 @@ class TrackTable(ScrollView, can_focus=True):
         self._pages: OrderedDict[int, list[Track]] = OrderedDict()
         self._pending: set[int] = set()
         self.page_loads = 0  # how many pages came from the store (tests and benchmarks read it)
+        self._texts: OrderedDict[tuple[int, int], str] = OrderedDict()  # (row, width) -> laid-out line
 
     # ---- query ---------------------------------------------------------------------------------------
     def set_query(self, search: str | None = None, sort: str | None = None, descending: bool | None = None,
@@ -121,6 +122,7 @@ class TrackTable(ScrollView, can_focus=True):
         self._generation += 1
         self._pages.clear()
         self._pending.clear()
+        self._texts.clear()
         if not keep_cursor:
             self.cursor = 0
             self.scroll_to(y=0, animate=False)
@@ -232,7 +234,14 @@ class TrackTable(ScrollView, can_focus=True):
             style = base + self.get_component_rich_style("track-table--odd")
         else:
             style = base
-        return Strip([Segment(self._line([cell(track, c.key) for c in COLUMNS], width), style)], width)
+        key = (index, width)
+        text = self._texts.get(key)
+        if text is None:
+            text = self._line([cell(track, c.key) for c in COLUMNS], width)
+            self._texts[key] = text
+            if len(self._texts) > 4 * PAGE_SIZE:
+                self._texts.popitem(last=False)
+        return Strip([Segment(text, style)], width)
 
     def on_resize(self, event: events.Resize) -> None:
         self.virtual_size = Size(event.size.width, self.total + 1)
@@ -246,9 +255,13 @@ class TrackTable(ScrollView, can_focus=True):
         top = self.scroll_offset.y
         if new < top:
             self.scroll_to(y=new, animate=False)
+            self.refresh()
         elif new >= top + self._visible_rows:
             self.scroll_to(y=new - self._visible_rows + 1, animate=False)
-        self.refresh()
+            self.refresh()
+        else:  # only the two rows whose highlight changed
+            self.refresh_lines(old - top + 1)
+            self.refresh_lines(new - top + 1)
         self._announce()
 
     def _announce(self) -> None:
