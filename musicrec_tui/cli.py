@@ -258,6 +258,94 @@ def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_FAILED if summary.failed else EXIT_OK
 
 
+def _register_recommend(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("recommend", help="the library tracks that sound most like a track (or several: a radio)")
+    p.add_argument("ids", nargs="*", metavar="ID", help="library id, or itunes:<trackId>; several make a radio")
+    p.add_argument("--all", action="store_true", help="every analysed track, one JSON object per line")
+    p.add_argument("-k", type=_limit, default=5, help="how many similar tracks (default 5)")
+    p.add_argument("--exclude-artist", action="store_true", help="leave out tracks by the seeds' artists")
+    p.add_argument("--extractor", help="feature extractor (default from settings)")
+    p.add_argument("--json", action="store_true", help="JSON output (see README)")
+    p.set_defaults(handler=_cmd_recommend)
+
+
+def _cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
+    from .core.recommend import recommendation_json
+    from .similarity import LibraryIndex
+    from .textfmt import format_table
+
+    if bool(args.ids) == bool(args.all):
+        raise UsageError("give one or more track ids, or --all")
+    with _library(settings) as lib:
+        similar = LibraryIndex(lib, args.extractor or settings.extractor, settings.hubness)
+        if args.all:
+            if not args.json:
+                raise UsageError("--all writes JSON lines: add --json")
+            index = similar.index()
+            for track, neighbours in similar.similar_all(args.k, args.exclude_artist):
+                emit_json(recommendation_json([track], neighbours, index))
+            return EXIT_OK
+        seeds = [similar.resolve(ref) for ref in args.ids]
+        neighbours = similar.similar([t.id for t in seeds if t.id is not None], args.k, args.exclude_artist)
+        if args.json:
+            emit_json(recommendation_json(seeds, neighbours, similar.index()))
+            return EXIT_OK
+    ext = similar.extractor
+    names = ", ".join(f"{t.artist} — {t.title} (id {t.id})" if t.artist else f"{t.title} (id {t.id})" for t in seeds)
+    print(f"Similar to {names}  [{ext.name} v{ext.version}, hubness {settings.hubness}]")
+    if not neighbours:
+        print("No other analysed tracks yet: ingest more music.")
+        return EXIT_OK
+    rows = [(str(n.rank), f"{n.score:.3f}", str(n.track.id), n.track.artist, n.track.title, _why(n.groups))
+            for n in neighbours]
+    print(format_table(("#", "score", "id", "artist", "title", "alike in"), rows, widths=(3, 6, 7, 22, 30, 40)))
+    return EXIT_OK
+
+
+def _register_reanalyze(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("reanalyze", help="recompute vectors from cached previews (no downloads)")
+    p.add_argument("--extractor", help="feature extractor (default from settings)")
+    p.add_argument("--all", action="store_true", help="every track, not only those lacking a current vector")
+    p.add_argument("--workers", type=_positive_int, help="analysis processes (default: settings, the cores)")
+    p.add_argument("--json", action="store_true", help="one JSON event per line, then a summary object")
+    p.set_defaults(handler=_cmd_reanalyze)
+
+
+def _cmd_reanalyze(args: argparse.Namespace, settings: Settings) -> int:
+    from .ingest.progress import ProgressPrinter, summary_text
+    from .ingest.reanalyze import reanalyze
+
+    printer = None if args.json else ProgressPrinter(sys.stderr, live=sys.stderr.isatty())
+    sink = (lambda e: emit_json(e.to_json())) if args.json else printer
+    with _library(settings) as lib:
+        try:
+            summary = reanalyze(lib, args.extractor or settings.extractor, everything=args.all,
+                                workers=args.workers or settings.analysis_workers, on_event=sink)
+        finally:
+            if printer is not None:
+                printer.finish()
+    if args.json:
+        emit_json(summary.to_json())
+    else:
+        print(summary_text(summary).replace("Ingested", "Analysed", 1).replace(" · already in library 0", ""))
+    return EXIT_FAILED if summary.failed else EXIT_OK
+
+
+def _why(groups: Sequence[tuple[str, float]]) -> str:
+    """The feature groups that made a track similar: positive contributions, as shares of their sum."""
+    positive = [(g, v) for g, v in groups if v > 0]
+    total = sum(v for _, v in positive)
+    if total <= 0:
+        return "-"
+    return " · ".join(f"{g} {v / total:.0%}" for g, v in sorted(positive, key=lambda gv: -gv[1])[:3])
+
+
+def _library(settings: Settings):
+    from .factory import make_library
+
+    return make_library(settings)
+
+
 def _run_tui(args: argparse.Namespace, settings: Settings) -> int:
     from .tui.launch import launch
 
@@ -305,5 +393,6 @@ def _positive_int(text: str) -> int:
 
 
 _REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _register_search, _register_ingest, _register_library, _register_doctor, _register_play,
+    _register_search, _register_ingest, _register_library, _register_recommend, _register_reanalyze,
+    _register_doctor, _register_play,
 ]

@@ -62,10 +62,12 @@ class Settings:
     itunes_rate_per_minute: float = 20.0
     itunes_timeout: float = 10.0
     itunes_max_retries: int = 8
+    itunes_transient_retries: int = 4
     cache_keep_previews: bool = True
     cache_max_mb: int = 2048
     preview_max_mb: int = 10
     extractor: str | None = None
+    hubness: str = "mp"
     analysis_workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
     download_workers: int = 4
     playback_device: str | None = None
@@ -101,11 +103,13 @@ _KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("itunes", "rate_per_minute"): ("itunes_rate_per_minute", float),
     ("itunes", "timeout"): ("itunes_timeout", float),
     ("itunes", "max_retries"): ("itunes_max_retries", int),
+    ("itunes", "transient_retries"): ("itunes_transient_retries", int),
     ("cache", "keep_previews"): ("cache_keep_previews", "bool"),
     ("cache", "max_mb"): ("cache_max_mb", int),
     ("cache", "preview_max_mb"): ("preview_max_mb", int),
     ("analysis", "extractor"): ("extractor", str),
     ("analysis", "workers"): ("analysis_workers", int),
+    ("similarity", "hubness"): ("hubness", str),
     ("analysis", "download_workers"): ("download_workers", int),
     ("playback", "device"): ("playback_device", str),
     ("ui", "theme"): ("ui_theme", str),
@@ -214,6 +218,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("itunes.rate_per_minute must be positive")
     if settings.analysis_workers < 1 or settings.download_workers < 1:
         raise ConfigError("worker counts must be at least 1")
+    if settings.hubness not in ("none", "mp"):
+        raise ConfigError(f"similarity.hubness must be none or mp, not {settings.hubness!r}")
     if not 1 <= settings.ui_k <= 200:
         raise ConfigError("ui.k must be between 1 and 200")
 

@@ -10,15 +10,22 @@ from .store import open_library
 from .store.base import SqlLibrary
 
 
-def make_itunes_client(settings: Settings) -> ItunesClient:
-    return ItunesClient(settings.itunes_base_url, rate_per_minute=settings.itunes_rate_per_minute,
-                        timeout=settings.itunes_timeout, max_retries=settings.itunes_max_retries)
+def make_itunes_client(settings: Settings, **overrides: object) -> ItunesClient:
+    """The catalogue client; `overrides` (e.g. fewer retries for an interactive search) win over settings."""
+    options: dict[str, object] = {"rate_per_minute": settings.itunes_rate_per_minute,
+                                  "timeout": settings.itunes_timeout, "max_retries": settings.itunes_max_retries,
+                                  "transient_retries": settings.itunes_transient_retries}
+    options.update(overrides)
+    return ItunesClient(settings.itunes_base_url, **options)  # type: ignore[arg-type]
 
 
-def make_cache(settings: Settings) -> PreviewCache:
-    return PreviewCache(ensure_writable_dir(settings.paths.previews_dir, "cache"),
-                        max_bytes=settings.cache_max_mb * 1024 * 1024,
-                        max_file_bytes=settings.preview_max_mb * 1024 * 1024)
+def make_cache(settings: Settings, **overrides: object) -> PreviewCache:
+    """The preview cache. It only probes a download (decodes its head): analysis decodes the whole file anyway,
+    and the pipeline discards a preview whose analysis fails."""
+    options: dict[str, object] = {"max_bytes": settings.cache_max_mb * 1024 * 1024,
+                                  "max_file_bytes": settings.preview_max_mb * 1024 * 1024, "check": "probe"}
+    options.update(overrides)
+    return PreviewCache(ensure_writable_dir(settings.paths.previews_dir, "cache"), **options)  # type: ignore[arg-type]
 
 
 def make_library(settings: Settings) -> SqlLibrary:
@@ -27,4 +34,5 @@ def make_library(settings: Settings) -> SqlLibrary:
 
 def make_pipeline(settings: Settings, library: SqlLibrary, **kwargs: object) -> IngestPipeline:
     """An ingest pipeline over `library`; kwargs go to IngestPipeline (on_event, workers, extractor ...)."""
+    kwargs.setdefault("lookup", make_itunes_client(settings).lookup)
     return IngestPipeline(settings, library, cache=make_cache(settings), **kwargs)  # type: ignore[arg-type]

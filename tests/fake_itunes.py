@@ -2,22 +2,27 @@
 
 Shape: /search and /lookup answer like Apple (body starts with three newlines, content type
 `text/javascript; charset=utf-8`, `{"resultCount", "results"}` with Apple's field names); /previews/<id>.m4a
-serves real AAC in an .m4a container synthesised with core.synth (encoded once per session, cached bytes).
+serves real AAC in an .m4a container synthesised with core.synth (encoded when a track is added, once per
+kind per session). Every request is recorded (method, path, query, server time, status, fault) in `requests`;
+`hits(prefix)` filters them.
 
 Time: the server reads time from `clock`. Tests give the client and the server the SAME FakeClock (the client
 sleeps with `clock.sleep`, which only advances it), so a 60 s 403 throttle window is measured in the same time
 the client's backoff spends, and a test asserts the retries outlasted it without waiting a real minute. Faults
-that are about real sockets (slow, stall) use real time, in fractions of a second.
+that are about real sockets (slow, stall) use real time: a few seconds of server silence against client
+timeouts of 0.5 s. A FakeClock does not model concurrent sleepers (their sleeps add up), so assert per-thread
+timing on a TokenBucket with its own clock, not through the server. `python -m tests.fake_itunes` runs the
+server by hand on real time.
 
 Faults:
 - `fail(path, *faults)` queues one-shot faults for a path ("/search", "/lookup", "/previews/123.m4a") or for a
   prefix ending in "/" ("/previews/"); each matching request takes the next one, so faults arrive mixed.
-  Kinds: "403" (empty body, no Retry-After), "429" (Retry-After: `retry_after`, seconds or an HTTP date),
-  "500"/"503" (HTML body), "html" (200 with Apple's HTML error page), "malformed" and "cutoff" (bad JSON with
-  a correct length), "truncate" (Content-Length larger than what is sent, then the connection closes), "reset"
-  (connection closed with no answer), "slow" (no answer for `delay` s), "stall" (headers and part of the body,
-  then `delay` s of silence), "nolength" (no Content-Length, body ends when the connection closes),
-  "gzip" (Content-Encoding gzip whatever the client accepts), "404".
+  Kinds: "403" (empty body, no Retry-After), "429" (Retry-After: `retry_after`: seconds, an HTTP date, or "+N"
+  for a date N s ahead), "500"/"503" (HTML body), "html" (200 with Apple's HTML error page), "malformed" and
+  "cutoff" (bad JSON with a correct length), "truncate" (Content-Length larger than what is sent, then the
+  connection closes), "reset" (connection closed with no answer), "slow" (no answer for `delay` s), "stall"
+  (headers and part of the body, then `delay` s of silence), "nolength" (no Content-Length, body ends when the
+  connection closes), "gzip" (Content-Encoding gzip whatever the client accepts), "404".
 - `throttle(seconds, paths)` answers 403 to every search/lookup until the window ends (server clock).
 - `server_limit(per_minute)`: like Apple, a server-side limit below the client's; going over it starts a 60 s
   403 window.
@@ -28,6 +33,7 @@ Faults:
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import socket
@@ -127,7 +133,8 @@ class Previews:
             rng = np.random.default_rng(7)
             return b"\x00\x00\x00\x18ftypM4A " + rng.integers(0, 256, 60_000, dtype=np.uint8).tobytes()
         if name == "large":
-            return synth.encode(synth.noise(seconds=30.0, seed=3), bitrate=320_000)
+            # ~840 KB at the default length, 8x the others (under 100 KB); 3.5x them for 30 s previews
+            return synth.encode(synth.noise(seconds=max(30.0, 2 * s), seed=3), bitrate=320_000)
         raise ValueError(f"unknown preview kind {kind!r}")
 
 
@@ -214,6 +221,8 @@ class FakeItunes:
         if preview is not None:
             item["previewUrl"] = f"{self.url}/previews/{track_id}.m4a"
             item["_preview"] = preview
+            if preview != "gone":
+                self.previews.get(preview)  # encode now, not in a server thread while a client's timeout runs
         item.update(fields)
         self.catalogue[track_id] = item
         return item
@@ -247,9 +256,10 @@ class FakeItunes:
         """Every fault at once: a catalogue (search term "chaos") whose tracks map to the reason each must
         fail with (None: ingestible), plus queued transient faults that retries must absorb.
 
-        Ingestible tracks carry odd Unicode and hostile titles. The "large" preview is ~840 KB: the expected
-        reason holds for a cache whose max_file_bytes is below that. Transient faults are queued at most three
-        per path (the default retries of ItunesClient/PreviewCache absorb them even if one request meets all).
+        Ingestible tracks carry odd Unicode and hostile titles. The "large" preview is ~840 KB, the others
+        under 100 KB (at the default 6 s): the expected reasons hold for a max_file_bytes in between.
+        Transient faults are queued at most three per path (the default retries of ItunesClient and
+        PreviewCache absorb them even if one request meets all).
         """
         expected: dict[int, str | None] = {}
         titles = (*ODD_STRINGS, *HOSTILE_STRINGS)
@@ -470,3 +480,30 @@ def _handler_for(server: FakeItunes) -> type[BaseHTTPRequestHandler]:
             return 200
 
     return Handler
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the fake server by hand (`python -m tests.fake_itunes --tracks 50 --chaos`) and point
+    `musicrec --itunes-url URL` at it. Time is real here: throttle windows end by themselves."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tests.fake_itunes", description=main.__doc__)
+    parser.add_argument("--tracks", type=int, default=50, help="ingestible tracks (search term: 'fake')")
+    parser.add_argument("--seconds", type=float, default=30.0, help="preview length")
+    parser.add_argument("--chaos", action="store_true", help="also add_chaos() (search term: 'chaos')")
+    parser.add_argument("--throttle", type=float, default=0.0, help="403 all calls for N s at start")
+    args = parser.parse_args(argv)
+    with FakeItunes(Previews(args.seconds), clock=time.monotonic) as server:
+        server.add_tracks(args.tracks)
+        if args.chaos:
+            for track_id, reason in server.add_chaos(throttle_seconds=args.throttle).items():
+                print(f"{track_id}\t{reason or 'ingestible'}")
+        elif args.throttle:
+            server.throttle(args.throttle)
+        print(f"fake iTunes at {server.url}  (Ctrl-C stops it)", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

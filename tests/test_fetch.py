@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from musicrec_tui.core.audio import decode
-from musicrec_tui.core.errors import DecodeError, DownloadError
+from musicrec_tui.core.errors import ConfigError, DecodeError, DownloadError, PreviewGone
 from musicrec_tui.core.fetch import CachedPreview, PreviewCache
 from musicrec_tui.core.models import Track
 from tests.fake_itunes import HOSTILE_STRINGS, FakeClock, FakeItunes, Fault
@@ -89,10 +89,18 @@ def test_transient_download_faults_are_retried(fake_itunes, tmp_path, fault):
     assert leftovers(tmp_path) == []
 
 
+def test_retry_after_on_a_preview_is_honoured_up_to_the_cap(fake_itunes, tmp_path):
+    track = track_for(fake_itunes, 26)
+    fake_itunes.fail("/previews/26.m4a", Fault("429", retry_after="5"), Fault("429", retry_after="3600"))
+    clock = FakeClock()
+    make_cache(fake_itunes, tmp_path, clock=clock, backoff_cap=8.0).fetch(track)
+    assert clock.slept[0] >= 5.0 and clock.slept[1] == 8.0 and len(clock.slept) == 2
+
+
 def test_slow_and_stalled_downloads_time_out_and_are_retried(fake_itunes, tmp_path):
     track = track_for(fake_itunes, 22)
-    fake_itunes.fail("/previews/22.m4a", Fault("slow", delay=1.0), Fault("stall", delay=1.0))
-    got = make_cache(fake_itunes, tmp_path, timeout=0.25).fetch(track)
+    fake_itunes.fail("/previews/22.m4a", Fault("slow", delay=3.0), Fault("stall", delay=3.0))
+    got = make_cache(fake_itunes, tmp_path, timeout=0.5).fetch(track)
     assert got.size == len(fake_itunes.previews.get("chord:0"))
     assert preview_hits(fake_itunes, 22) == 3 and leftovers(tmp_path) == []
 
@@ -110,16 +118,16 @@ def test_persistent_truncation_is_a_download_error_with_counts(fake_itunes, tmp_
 
 def test_persistent_timeout_is_a_download_error(fake_itunes, tmp_path):
     track = track_for(fake_itunes, 24)
-    fake_itunes.fail("/previews/24.m4a", *[Fault("stall", delay=1.0)] * 2)
-    with pytest.raises(DownloadError, match=r"timed out after 0.25 s .*2 attempts"):
-        make_cache(fake_itunes, tmp_path, timeout=0.25, retries=1).fetch(track)
+    fake_itunes.fail("/previews/24.m4a", *[Fault("stall", delay=3.0)] * 2)
+    with pytest.raises(DownloadError, match=r"timed out after 0.5 s .*2 attempts"):
+        make_cache(fake_itunes, tmp_path, timeout=0.5, retries=1).fetch(track)
     assert finals(tmp_path) == [] and leftovers(tmp_path) == []
 
 
 def test_gone_preview_is_not_retried(fake_itunes, tmp_path):
     track = track_for(fake_itunes, 25)
     fake_itunes.fail("/previews/25.m4a", "404")
-    with pytest.raises(DownloadError, match=r"HTTP 404 for preview http://127\.0\.0\.1:\d+/previews/25\.m4a"):
+    with pytest.raises(PreviewGone, match=r"HTTP 404 for preview http://127\.0\.0\.1:\d+/previews/25\.m4a"):
         make_cache(fake_itunes, tmp_path).fetch(track)
     assert preview_hits(fake_itunes, 25) == 1 and finals(tmp_path) == [] and leftovers(tmp_path) == []
 
@@ -138,10 +146,29 @@ def test_unusable_preview_fails_once_with_its_reason(fake_itunes, tmp_path, kind
     assert finals(tmp_path) == [] and leftovers(tmp_path) == []
 
 
-def test_short_preview_is_kept_when_analysability_is_not_required(fake_itunes, tmp_path):
-    track = track_for(fake_itunes, 32, "short")
-    got = make_cache(fake_itunes, tmp_path, require_analysable=False).fetch(track)
-    assert got.path.exists() and decode(got.path).seconds == pytest.approx(3.0, abs=0.1)
+def test_decode_check_keeps_short_and_silent_previews(fake_itunes, tmp_path):
+    short, silent, corrupt = (track_for(fake_itunes, 32 + i, k)
+                              for i, k in enumerate(("short", "silent", "corrupt")))
+    cache = make_cache(fake_itunes, tmp_path, check="decode")
+    assert decode(cache.fetch(short).path).seconds == pytest.approx(3.0, abs=0.1)
+    assert cache.fetch(silent).path.exists()
+    with pytest.raises(DecodeError, match="preview rejected: cannot decode audio"):
+        cache.fetch(corrupt)
+
+
+def test_probe_check_rejects_corrupt_and_short_but_not_silent(fake_itunes, tmp_path):
+    short, silent, corrupt, good = (track_for(fake_itunes, 35 + i, k)
+                                    for i, k in enumerate(("short", "silent", "corrupt", "drums:90")))
+    cache = make_cache(fake_itunes, tmp_path, check="probe")
+    with pytest.raises(DecodeError, match=r"preview rejected: audio too short: 3\.0 s"):
+        cache.fetch(short)
+    with pytest.raises(DecodeError, match="preview rejected: cannot decode audio"):
+        cache.fetch(corrupt)
+    assert cache.fetch(silent).path.exists()
+    assert decode(cache.fetch(good).path).seconds == pytest.approx(6.0, abs=0.1)
+    assert finals(tmp_path) == ["itunes-36.m4a", "itunes-38.m4a"] and leftovers(tmp_path) == []
+    with pytest.raises(ValueError, match="check must be one of"):
+        make_cache(fake_itunes, tmp_path, check="quick")
 
 
 @pytest.mark.parametrize("fault", [None, "nolength"])
@@ -149,7 +176,7 @@ def test_preview_larger_than_cap_is_refused(fake_itunes, tmp_path, fault):
     """With Content-Length the download is refused up front; without one, once the cap is passed."""
     track = track_for(fake_itunes, 41, "large")
     size = len(fake_itunes.previews.get("large"))
-    cap = 300_000
+    cap = 150_000
     assert size > 2 * cap
     if fault:
         fake_itunes.fail("/previews/41.m4a", fault)
@@ -174,6 +201,13 @@ def test_gzip_encoded_preview_is_decoded_and_length_checked_on_the_wire(fake_itu
     assert preview_hits(fake_itunes, 44) == 1
 
 
+def test_unusable_cache_directory_is_a_config_error(fake_itunes, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_bytes(b"")
+    with pytest.raises(ConfigError, match="cannot create the preview cache"):
+        make_cache(fake_itunes, blocker / "previews")
+
+
 def test_track_without_preview_url(fake_itunes, tmp_path):
     track = track_for(fake_itunes, 43, None)
     assert not track.ingestible
@@ -193,7 +227,7 @@ def test_cache_file_names_never_come_from_untrusted_text(fake_itunes, tmp_path, 
 def test_mixed_faults_across_several_previews(fake_itunes, tmp_path):
     tracks = [track_for(fake_itunes, 50 + i, kind)
               for i, kind in enumerate(["chord:1", "drums:90", "corrupt", "noise:4", "silent", "drums:160"])]
-    fake_itunes.fail("/previews/", "503", "truncate", "reset", "500", Fault("stall", delay=1.0), "429")
+    fake_itunes.fail("/previews/", "503", "truncate", "reset", "500", Fault("stall", delay=3.0), "429")
     cache = make_cache(fake_itunes, tmp_path, timeout=0.5, retries=6)  # the first track meets all six faults
     outcomes = {}
     for t in tracks:
@@ -222,6 +256,16 @@ def test_lru_eviction_keeps_total_under_max_bytes(fake_itunes, tmp_path):
     assert sorted(p.name for p in (pa, pc)) == finals(tmp_path)
     assert cache.total_bytes() <= cache.max_bytes
     assert preview_hits(fake_itunes, 60) == 1
+
+
+def test_overflow_evicts_down_to_the_low_water_mark(fake_itunes, tmp_path):
+    """A full cache makes room for more than one file at a time, so it is not rescanned on every download."""
+    tracks = [track_for(fake_itunes, 80 + i, "chord:0") for i in range(6)]
+    size = len(fake_itunes.previews.get("chord:0"))
+    cache = make_cache(fake_itunes, tmp_path, max_bytes=int(size * 5.5))
+    paths = [cache.fetch(t).path for t in tracks]
+    assert len(finals(tmp_path)) == 4 and paths[-1].exists()
+    assert cache.total_bytes() <= 0.9 * cache.max_bytes
 
 
 def test_evict_never_removes_the_file_just_fetched(fake_itunes, tmp_path):
@@ -291,7 +335,7 @@ def test_every_fault_at_once_ends_each_track_as_expected(fake_itunes, tmp_path):
     assert sorted(int(t.external_id) for t in found) == sorted(expected)
     looked_up = client.lookup([t.external_id for t in found])
     assert [t.external_id for t in looked_up] == [t.external_id for t in found]
-    cache = make_cache(fake_itunes, tmp_path, max_file_bytes=500_000)
+    cache = make_cache(fake_itunes, tmp_path, max_file_bytes=200_000)
     outcome: dict[int, str | None] = {}
     for t in looked_up:
         try:

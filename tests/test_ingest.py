@@ -14,6 +14,7 @@ from musicrec_tui.core import features, synth
 from musicrec_tui.core.fetch import PreviewCache
 from musicrec_tui.core.itunes import ItunesClient
 from musicrec_tui.core.models import JobState
+from musicrec_tui.factory import make_cache
 from musicrec_tui.ingest.events import IngestEvent
 from musicrec_tui.ingest.pipeline import IngestPipeline
 from musicrec_tui.store import open_library
@@ -26,8 +27,7 @@ def make_settings(tmp_path: Path, db_url: str, **flags):
 
 
 def make_pipeline(settings, library, fake, events: list | None = None, **kw) -> IngestPipeline:
-    cache = PreviewCache(settings.paths.previews_dir, max_file_bytes=kw.pop("max_file_bytes", 10 << 20),
-                         sleep=fake.clock.sleep)
+    cache = make_cache(settings, max_file_bytes=kw.pop("max_file_bytes", 10 << 20), sleep=fake.clock.sleep)
     sink = events.append if events is not None else None
     return IngestPipeline(settings, library, cache=cache, on_event=sink, workers=kw.pop("workers", 1), **kw)
 
@@ -176,3 +176,22 @@ def test_blank_search_is_a_clear_error(fake_itunes, bad: str) -> None:
 
     with pytest.raises(MusicrecError):
         client_for(fake_itunes).search(bad)
+
+
+def test_expired_preview_url_is_refreshed_by_lookup(tmp_path: Path, fake_itunes) -> None:
+    fake_itunes.add_track(31, "Still here", "Band", preview="chord:2")
+    client = client_for(fake_itunes)
+    current = client.lookup([31])[0]
+    stale = replace(current, preview_url=f"{fake_itunes.url}/previews/999999.m4a")  # answers 404
+    url = f"sqlite://{tmp_path / 'lib.sqlite3'}"
+    settings = make_settings(tmp_path, url)
+    with open_library(url) as lib:
+        pipeline = make_pipeline(settings, lib, fake_itunes, lookup=client.lookup)
+        pipeline.enqueue([stale])
+        assert pipeline.run().done == 1
+        assert lib.find_track("itunes", "31").preview_url == current.preview_url
+        without = make_pipeline(settings, lib, fake_itunes)
+        gone = replace(stale, external_id="32")
+        without.enqueue([gone])
+        summary = without.run()
+        assert summary.done == 0 and "404" in summary.failed[0][1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import threading
 from pathlib import Path
 
 import pytest
@@ -151,6 +152,12 @@ def test_lenient_fields():
     assert t.preview_url is None and t.artwork_url == "https://a/60x60bb.jpg" and t.genre == ""
 
 
+@pytest.mark.parametrize("term", [*HOSTILE_STRINGS, "桜 さくら", "AC/DC & friends+more", "50% *"])
+def test_hostile_and_unicode_search_terms_reach_the_server_intact(fake_itunes, term):
+    make_client(fake_itunes).search(term)
+    assert fake_itunes.hits("/search")[0].query["term"] == " ".join(term.split())
+
+
 # -- pacing -----------------------------------------------------------------------------------------------
 
 def test_token_bucket_paces_search_and_lookup_together(fake_itunes):
@@ -185,6 +192,18 @@ def test_repeated_search_is_served_from_cache(fake_itunes):
     assert len(fake_itunes.hits("/search")) == 2
 
 
+def test_cached_search_expires_after_its_ttl(fake_itunes):
+    fake_itunes.add_track(1, "song", "a")
+    client = make_client(fake_itunes, cache_ttl=600.0)
+    client.search("song")
+    fake_itunes.clock.sleep(599.0)
+    client.search("song")
+    assert len(fake_itunes.hits("/search")) == 1
+    fake_itunes.clock.sleep(2.0)
+    client.search("song")
+    assert len(fake_itunes.hits("/search")) == 2
+
+
 # -- throttling -------------------------------------------------------------------------------------------
 
 def test_default_schedule_is_guaranteed_to_outlast_a_minute():
@@ -210,13 +229,12 @@ def test_403_throttle_for_a_full_minute_is_outlasted(fake_itunes, rng):
 def test_throttle_window_then_transient_faults_each_get_their_own_budget(fake_itunes):
     fake_itunes.add_track(1, "song", "artist")
     fake_itunes.throttle(60.0)
-    fake_itunes.fail("/search", "503", "malformed", "reset", "cutoff", "500", "html", "truncate")
+    fake_itunes.fail("/search", "503", "malformed", "reset", "truncate")
     tracks = make_client(fake_itunes, rng=MinJitter()).search("song")
     assert [t.external_id for t in tracks] == ["1"]
     faults = [r.fault for r in fake_itunes.hits("/search")]
     throttled = faults.count("403")
-    assert throttled >= 6 and faults[throttled:] == [
-        "503", "malformed", "reset", "cutoff", "500", "html", "truncate", None]
+    assert throttled >= 6 and faults[throttled:] == ["503", "malformed", "reset", "truncate", None]
 
 
 def test_throttle_that_never_ends_raises_itunes_throttled(fake_itunes):
@@ -287,25 +305,26 @@ def test_transient_fault_is_retried_then_succeeds(fake_itunes, fault):
 
 def test_slow_server_beyond_timeout_is_retried(fake_itunes):
     fake_itunes.add_track(1, "song", "artist")
-    fake_itunes.fail("/search", Fault("slow", delay=1.0), Fault("stall", delay=1.0))
-    tracks = make_client(fake_itunes, timeout=0.25).search("song")
+    fake_itunes.fail("/search", Fault("slow", delay=3.0), Fault("stall", delay=3.0))
+    tracks = make_client(fake_itunes, timeout=0.5).search("song")
     assert [t.external_id for t in tracks] == ["1"]
     assert len(fake_itunes.hits("/search")) == 3
 
 
 def test_persistent_timeout_raises_unavailable(fake_itunes):
-    fake_itunes.fail("/search", *[Fault("slow", delay=1.0)] * 2)
-    with pytest.raises(ItunesUnavailable, match=r"timed out after 0.25 s from .*/search after 2 attempts"):
-        make_client(fake_itunes, timeout=0.25, max_retries=1).search("song")
+    fake_itunes.fail("/search", *[Fault("slow", delay=3.0)] * 2)
+    with pytest.raises(ItunesUnavailable, match=r"timed out after 0.5 s from .*/search after 2 attempts"):
+        make_client(fake_itunes, timeout=0.5, transient_retries=1).search("song")
 
 
 @pytest.mark.parametrize(("fault", "reason"), [
     ("503", "HTTP 503"), ("malformed", "malformed JSON"), ("cutoff", "cut-off JSON"),
-    ("html", "HTML error page"), ("truncate", "body cut off"), ("reset", "connection error")])
+    ("html", "HTML error page"), ("truncate", "body cut off"),
+    ("reset", "connection closed without an answer")])
 def test_persistent_fault_raises_unavailable_with_reason(fake_itunes, fault, reason):
     fake_itunes.fail("/search", *[fault] * 4)
     with pytest.raises(ItunesUnavailable) as info:
-        make_client(fake_itunes, max_retries=3).search("song")
+        make_client(fake_itunes, transient_retries=3).search("song")
     assert reason in info.value.one_line() and "after 4 attempts" in info.value.one_line()
     assert not isinstance(info.value, ItunesThrottled)
 
@@ -315,7 +334,7 @@ def test_mixed_faults_then_success_and_failures_are_not_cached(fake_itunes):
     fake_itunes.fail("/search", "503", "malformed", Fault("429", retry_after="2"), "truncate", "403",
                      "cutoff", "html", "reset", "500")
     with pytest.raises(ItunesError):
-        make_client(fake_itunes, max_retries=3).search("song")  # 4 attempts: faults remain queued
+        make_client(fake_itunes, max_retries=3, transient_retries=3).search("song")  # faults remain queued
     client = make_client(fake_itunes)
     assert [t.external_id for t in client.search("song")] == ["1"]  # not answered from a cached failure
     assert statuses(fake_itunes, "/search")[-1] == 200
@@ -335,6 +354,44 @@ def test_unreachable_server_raises_unavailable():
     with FakeItunes() as server:
         url = server.url
     clock = FakeClock()
-    client = ItunesClient(url, max_retries=1, rng=random.Random(0), sleep=clock.sleep, clock=clock)
-    with pytest.raises(ItunesUnavailable, match=r"connection error .* after 2 attempts"):
+    client = ItunesClient(url, transient_retries=1, rng=random.Random(0), sleep=clock.sleep, clock=clock)
+    with pytest.raises(ItunesUnavailable, match=r"connection refused from .* after 2 attempts"):
         client.search("song")
+
+
+def test_unresolvable_host_fails_at_once():
+    clock = FakeClock()
+    client = ItunesClient("http://itunes.nonexistent.invalid", sleep=clock.sleep, clock=clock)
+    with pytest.raises(ItunesUnavailable, match=r"cannot resolve host from .* after 1 attempt$"):
+        client.search("song")
+    assert clock.total_slept == 0
+
+
+def test_real_clock_short_window_with_scaled_backoff(fake_previews):
+    """The same schedule on real time, scaled down: a 0.6 s throttle window, base 0.05 s, cap 0.4 s."""
+    import time
+
+    with FakeItunes(fake_previews, clock=time.monotonic) as server:
+        server.add_track(1, "song", "artist")
+        server.throttle(0.6)
+        window_end = time.monotonic() + 0.6
+        client = ItunesClient(server.url, rate_per_minute=6000, backoff_base=0.05, backoff_cap=0.4,
+                              rng=random.Random(4), timeout=5.0)
+        assert [t.external_id for t in client.search("song")] == ["1"]
+        hits = server.hits("/search")
+        assert [r.status for r in hits[:-1]] == [403] * (len(hits) - 1) and hits[-1].status == 200
+        assert hits[-1].time >= window_end - 0.01
+
+
+def test_concurrent_callers_queue_up_in_the_bucket():
+    """Each thread reserves its own slot: waits are 0, 2, 4 ... s, not everyone waking at once."""
+    slept: list[float] = []
+    bucket = TokenBucket(30, clock=lambda: 500.0, sleep=slept.append)
+    waits: list[float] = []
+    threads = [threading.Thread(target=lambda: waits.append(bucket.acquire())) for _ in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(waits) == pytest.approx([0.0, 2.0, 4.0, 6.0, 8.0, 10.0])
+    assert sorted(slept) == pytest.approx([2.0, 4.0, 6.0, 8.0, 10.0])

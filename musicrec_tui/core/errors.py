@@ -53,6 +53,10 @@ class DownloadError(MusicrecError):
     """A preview could not be downloaded intact."""
 
 
+class PreviewGone(DownloadError):
+    """The preview URL answers 404/410: saved URLs expire; a fresh lookup by trackId gives a new one."""
+
+
 class DecodeError(MusicrecError):
     """Audio that cannot be decoded, is silent, or is too short to analyse."""
 

@@ -9,8 +9,10 @@ Backoff: transient faults (5xx, timeouts, garbage) use full jitter. Throttling u
 [ceiling/2, ceiling]) because Apple's 403 window can last a whole minute and full jitter gives no lower bound:
 with the defaults (base 2 s, cap 60 s, 8 retries) the retries are guaranteed to span at least
 1+2+4+8+16+30+30+30 = 121 s of throttle (and at most 242 s), so a 60 s window is always outlasted.
-Throttling and transient faults each get `max_retries` retries with their own backoff ladder, so a minute of
-throttling followed by a couple of 5xx (faults arrive mixed) does not exhaust the budget. Every attempt,
+Throttling (`max_retries`, 8) and transient faults (`transient_retries`, 4: full jitter, about 15 s on
+average, 30 s at most with the defaults) each have their own budget and backoff ladder, so a minute of
+throttling followed by a couple of 5xx (faults arrive mixed) does not exhaust it. A host name that does not
+resolve (offline, typo) fails at once. Every attempt,
 retries included, takes a token from the bucket: each is a call Apple counts.
 """
 
@@ -32,7 +34,10 @@ import requests
 
 from .errors import ConfigError, ItunesError, ItunesThrottled, ItunesUnavailable
 from .models import SOURCE_ITUNES, Track
+from .netutil import describe, strip_query, unresolvable
 from .ratelimit import Clock, Sleep, TokenBucket, backoff_delay, parse_retry_after
+
+__all__ = ["DEFAULT_BASE_URL", "ItunesClient", "parse_results", "parse_track", "strip_query"]
 
 DEFAULT_BASE_URL = "https://itunes.apple.com"
 MAX_LIMIT = 200
@@ -49,6 +54,7 @@ class _Failure:
     reason: str
     throttled: bool = False
     retry_after: float | None = None
+    final: bool = False
 
 
 class _Retry(Exception):
@@ -68,6 +74,7 @@ class ItunesClient:
         rate_per_minute: float = 20.0,
         burst: float = 1.0,
         max_retries: int = 8,
+        transient_retries: int = 4,
         backoff_base: float = 2.0,
         backoff_cap: float = 60.0,
         max_retry_after: float = 300.0,
@@ -81,13 +88,14 @@ class ItunesClient:
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"iTunes base URL must be http(s)://host[:port][/path], got {base_url!r}")
-        if max_retries < 0:
-            raise ConfigError("max_retries must be 0 or more")
+        if max_retries < 0 or transient_retries < 0:
+            raise ConfigError("retry counts must be 0 or more")
         self.base_url = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
         self._session = session or requests.Session()
         self._session.headers.setdefault("User-Agent", USER_AGENT)
         self.bucket = TokenBucket(rate_per_minute, burst=burst, clock=clock, sleep=sleep)
         self.max_retries = max_retries
+        self.transient_retries = transient_retries
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.max_retry_after = max_retry_after
@@ -109,8 +117,12 @@ class ItunesClient:
         term = " ".join(str(term).split())
         if not term:
             raise ConfigError("search term is empty")
-        params = {"term": term, "media": "music", "entity": "song",
-                  "limit": str(max(1, min(MAX_LIMIT, int(limit)))), "country": _country(country)}
+        try:
+            count = max(1, min(MAX_LIMIT, int(limit)))
+        except (TypeError, ValueError):
+            raise ConfigError(f"limit must be a whole number, got {limit!r}") from None
+        params = {"term": term, "media": "music", "entity": "song", "limit": str(count),
+                  "country": _country(country)}
         return self._cached("/search", params)
 
     def lookup(self, ids: Iterable[int | str], country: str | None = None) -> list[Track]:
@@ -158,7 +170,7 @@ class ItunesClient:
     def _get_json(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
         url = self.base_url + path
         attempts = 0
-        retries = {True: 0, False: 0}  # per class: throttling, transient; each has max_retries
+        retries = {True: 0, False: 0}  # per class: throttling, transient; each has its own budget
         while True:
             self.bucket.acquire()
             attempts += 1
@@ -167,7 +179,7 @@ class ItunesClient:
             except _Retry as retry:
                 last = retry.failure
             done = retries[last.throttled]
-            if done >= self.max_retries:
+            if done >= (self.max_retries if last.throttled else self.transient_retries) or last.final:
                 break
             delay = self._delay(done, last)
             if delay is None:
@@ -205,7 +217,7 @@ class ItunesClient:
         except requests.RequestException as exc:
             if "timed out" in str(exc).lower():
                 raise _Retry(_Failure(f"timed out after {self.timeout:g} s")) from None
-            raise _Retry(_Failure(f"connection error ({type(exc).__name__})")) from None
+            raise _Retry(_Failure(describe(exc), final=unresolvable(exc))) from None
         status = resp.status_code
         if status in _THROTTLE_STATUSES:
             after = parse_retry_after(resp.headers.get("Retry-After"))
@@ -227,8 +239,8 @@ def _decode_body(body: bytes) -> dict[str, Any]:
         raise _Retry(_Failure("HTML error page instead of JSON"))
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        kind = "cut-off JSON" if exc.pos >= len(text) - 1 else "malformed JSON"
+    except json.JSONDecodeError:
+        kind = "malformed JSON" if text.endswith("}") else "cut-off JSON"
         raise _Retry(_Failure(kind)) from None
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
         raise _Retry(_Failure("JSON without a results list"))
@@ -307,9 +319,3 @@ def _url(value: Any) -> str | None:
     if text and urlsplit(text).scheme in ("http", "https"):
         return text
     return None
-
-
-def strip_query(url: str) -> str:
-    """A URL without its query string or fragment, for messages."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))

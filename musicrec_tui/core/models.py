@@ -132,3 +132,24 @@ class VectorMatrix:
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbour:
+    """One recommendation: its rank (1-based), ranking score, plain cosine, the track, and why.
+
+    `groups` holds (feature group, share of the cosine) pairs, largest share first; `duplicates` the ids of
+    near-duplicate tracks collapsed into this one.
+    """
+
+    rank: int
+    score: float
+    track: Track
+    groups: tuple[tuple[str, float], ...]
+    cosine: float
+    duplicates: tuple[int, ...] = ()
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The groups that made it similar: positive shares of at least 15 %, largest first."""
+        return tuple(g for g, share in self.groups if share >= 0.15)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..config import Settings
 from ..core import features
-from ..core.errors import DownloadError, MusicrecError, StoreError
+from ..core.errors import DownloadError, MusicrecError, PreviewGone, StoreError
 from ..core.fetch import PreviewCache
 from ..core.models import SOURCE_FILE, SOURCE_ITUNES, FeatureVector, Job, JobState, Track
 from ..store.base import SqlLibrary
@@ -44,7 +44,8 @@ class IngestPipeline:
 
     def __init__(self, settings: Settings, library: SqlLibrary, *, cache: PreviewCache,
                  extractor: str | None = None, on_event: EventSink | None = None, workers: int | None = None,
-                 download_threads: int | None = None, worker_id: str | None = None) -> None:
+                 download_threads: int | None = None, worker_id: str | None = None,
+                 lookup: Callable[[list[int]], list[Track]] | None = None) -> None:
         self.settings = settings
         self.library = library
         self.extractor = features.get(extractor or settings.extractor)
@@ -54,6 +55,7 @@ class IngestPipeline:
         self.threads = max(1, download_threads or (self.workers + settings.download_workers))
         self.worker_id = worker_id or new_worker_id()
         self._on_event = on_event
+        self._lookup = lookup  # iTunes lookup by trackId: a fresh preview URL when a saved one has expired
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._summary = IngestSummary()
@@ -148,7 +150,7 @@ class IngestPipeline:
         self._emit(IngestEvent("job", track=track, state=JobState.DOWNLOADING, job_id=job.id))
         try:
             t0 = time.perf_counter()
-            path, sha256 = self._audio_for(track)
+            track, path, sha256 = self._audio_for(track)
             timings["download"] = (time.perf_counter() - t0) * 1000
             self.library.update_job(job.id, JobState.ANALYSING, worker=self.worker_id)
             self._emit(IngestEvent("job", track=track, state=JobState.ANALYSING, job_id=job.id))
@@ -184,18 +186,37 @@ class IngestPipeline:
         self._emit(IngestEvent("job", track=stored, state=JobState.DONE, job_id=job.id, track_id=stored.id,
                                timings_ms=timings))
 
-    def _audio_for(self, track: Track) -> tuple[Path, str]:
-        """The audio file to analyse and its sha256: the cached preview, or the local file itself."""
+    def _audio_for(self, track: Track) -> tuple[Track, Path, str]:
+        """The audio to analyse and its sha256: the cached preview (the track gets a fresh preview URL if its
+        saved one expired), or the local file itself."""
         if track.source == SOURCE_ITUNES:
-            preview = self.cache.fetch(track)
-            return preview.path, preview.sha256
+            try:
+                preview = self.cache.fetch(track)
+            except PreviewGone:
+                fresh = self._fresh_preview_url(track)
+                if fresh is None:
+                    raise
+                track = replace(track, preview_url=fresh)
+                preview = self.cache.fetch(track)
+            return track, preview.path, preview.sha256
         path = Path(track.external_id)
         try:
-            return path, _sha256_file(path)
+            return track, path, _sha256_file(path)
         except FileNotFoundError:
             raise _JobFailed(f"file not found: {path}") from None
         except OSError as exc:
             raise _JobFailed(f"cannot read {path}: {exc.strerror or exc}") from None
+
+    def _fresh_preview_url(self, track: Track) -> str | None:
+        """Saved preview URLs expire (404): look the track up again for a new one, as Apple advises."""
+        if self._lookup is None or track.itunes_track_id is None:
+            return None
+        try:
+            found = self._lookup([track.itunes_track_id])
+        except MusicrecError:
+            return None
+        fresh = next((t.preview_url for t in found if t.key == track.key and t.preview_url), None)
+        return fresh if fresh != track.preview_url else None
 
     def _analyse(self, path: Path, cancel: threading.Event) -> AnalysisResult:
         for attempt in range(2):

@@ -272,10 +272,27 @@ class SqlLibrary:
                           (int(track_id), extractor))
         return FeatureVector.from_blob(extractor, int(rows[0][0]), bytes(rows[0][1])) if rows else None
 
-    def load_matrix(self, extractor: str, version: int) -> VectorMatrix:
-        """All vectors of one extractor version as a float32 matrix, in one query, ordered by track id."""
-        rows = self._read("SELECT track_id, dim, data FROM vectors WHERE extractor = ? AND version = ? "
-                          "ORDER BY track_id", (extractor, int(version)))
+    def vector_ids(self, extractor: str, version: int) -> np.ndarray:
+        """Ids of the tracks that have a vector of this extractor version, ascending (cheap: no vector data)."""
+        rows = self._read("SELECT track_id FROM vectors WHERE extractor = ? AND version = ? ORDER BY track_id",
+                          (extractor, int(version)))
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def load_matrix(self, extractor: str, version: int, ids: Iterable[int] | None = None) -> VectorMatrix:
+        """All vectors of one extractor version (or those of `ids`) as a float32 matrix, ordered by track id.
+
+        All of them come in one query; a subset in chunks of 900 ids."""
+        if ids is None:
+            rows = self._read("SELECT track_id, dim, data FROM vectors WHERE extractor = ? AND version = ? "
+                              "ORDER BY track_id", (extractor, int(version)))
+        else:
+            wanted = sorted({int(i) for i in ids})
+            rows = []
+            for start in range(0, len(wanted), 900):
+                part = wanted[start:start + 900]
+                rows += self._read(f"SELECT track_id, dim, data FROM vectors WHERE extractor = ? AND version = ? "
+                                   f"AND track_id IN ({', '.join('?' * len(part))}) ORDER BY track_id",
+                                   (extractor, int(version), *part))
         if not rows:
             return VectorMatrix(extractor, version, np.zeros(0, np.int64), np.zeros((0, 0), np.float32))
         dims = {int(r[1]) for r in rows}

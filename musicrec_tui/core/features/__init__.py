@@ -9,13 +9,13 @@ from .base import Extractor
 
 __all__ = ["DEFAULT_EXTRACTOR", "Extractor", "available", "get"]
 
-DEFAULT_EXTRACTOR = "stats256"
+DEFAULT_EXTRACTOR = "musicnn"  # chosen by benchmarks/bench_quality.py (see benchmarks/QUALITY.md)
 
 
 def _build() -> MappingProxyType[str, Extractor]:
-    from . import stats256
+    from . import handcrafted, musicnn, stats256
 
-    found = [stats256.EXTRACTOR]
+    found = [stats256.EXTRACTOR, handcrafted.EXTRACTOR, musicnn.EXTRACTOR]
     return MappingProxyType({e.name: e for e in found})
 
 

@@ -9,6 +9,19 @@ import numpy as np
 
 from ..errors import AnalysisError
 
+SILENCE_RMS = 1e-4  # same threshold as core.audio.check_analysable
+
+
+def check_signal(samples: np.ndarray, rate: int, min_seconds: float) -> None:
+    """Raise AnalysisError for audio no extractor can describe: too short, non-finite or silent."""
+    seconds = samples.shape[0] / float(rate)
+    if seconds < min_seconds:
+        raise AnalysisError(f"audio too short to analyse: {seconds:.2f} s (needs {min_seconds:g} s)")
+    if not np.all(np.isfinite(samples)):
+        raise AnalysisError("audio contains NaN or infinite samples")
+    if float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) < SILENCE_RMS:
+        raise AnalysisError("audio is silent: nothing to analyse")
+
 
 @dataclass(frozen=True, slots=True)
 class Extractor:
@@ -24,6 +37,7 @@ class Extractor:
     compute: Callable[[np.ndarray, int], np.ndarray]
     rate: int = 22050
     description: str = ""
+    min_seconds: float = 1.0
 
     def __post_init__(self) -> None:
         if len(self.groups) != self.dim:
@@ -38,8 +52,10 @@ class Extractor:
         """Run the extractor; the result is checked to be a finite float32 vector of `dim` values."""
         if rate != self.rate:
             raise AnalysisError(f"{self.name} expects {self.rate} Hz audio, got {rate} Hz")
+        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        check_signal(samples, rate, self.min_seconds)
         try:
-            vec = np.asarray(self.compute(np.asarray(samples, dtype=np.float32), rate), dtype=np.float32)
+            vec = np.asarray(self.compute(samples, rate), dtype=np.float32)
         except AnalysisError:
             raise
         except (ValueError, FloatingPointError, MemoryError) as exc:

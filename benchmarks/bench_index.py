@@ -1,0 +1,118 @@
+"""Top-10 query latency of SimilarityIndex for 1k..1M synthetic vectors, next to the memory-bandwidth bound.
+
+Run:  python benchmarks/bench_index.py [--sizes 1000,10000,100000,1000000] [--queries 30] [--hubness none]
+For each size it prints the median latency of one query (matrix-vector product + argpartition + sort), the
+per-query cost in a batch of 64, the index's memory, and the bound: bytes scanned by one query (the n x d
+float32 rows) divided by the copy bandwidth measured with np.copyto on a 1 GiB array in the same run.
+Targets (issue 4): 100k < 5 ms, 1M < 60 ms and within 2x of the bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from musicrec_tui.core.features import get
+from musicrec_tui.core.index import SimilarityIndex
+from musicrec_tui.core.models import VectorMatrix
+
+
+def copy_bandwidth(nbytes: int = 1 << 30, repeats: int = 5) -> float:
+    """Bytes per second that np.copyto reads from a big array (the write is not counted: a scan only reads)."""
+    src = np.ones(nbytes // 4, dtype=np.float32)
+    dst = np.empty_like(src)
+    np.copyto(dst, src)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.copyto(dst, src)
+        times.append(time.perf_counter() - t0)
+    return nbytes / min(times)
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def synthetic(n: int, dim: int, seed: int = 0) -> VectorMatrix:
+    rng = np.random.default_rng(seed)
+    m = np.empty((n, dim), np.float32)
+    step = 100_000
+    for start in range(0, n, step):  # chunked, so float64 temporaries stay small
+        m[start:start + step] = rng.standard_normal((min(step, n - start), dim), dtype=np.float32)
+    return VectorMatrix("bench", 1, np.arange(1, n + 1, dtype=np.int64), m)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="1000,10000,100000,1000000")
+    ap.add_argument("--queries", type=int, default=30)
+    ap.add_argument("--hubness", default="none", choices=("none", "mp"))
+    ap.add_argument("--extractor", default=None, help="dimension and groups of this extractor (default one)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="BLAS threads per query (the index's query_threads; 0 = as BLAS is configured)")
+    args = ap.parse_args()
+
+    ext = get(args.extractor)
+    dim = ext.dim
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = ", ".join(f"{i['internal_api']} {i.get('architecture', '')} x{i['num_threads']}"
+                         for i in threadpool_info())
+    except ImportError:
+        blas = "threadpoolctl not installed"
+    bw = copy_bandwidth()
+    print(f"extractor {ext.name} (dim {dim}), hubness {args.hubness}, query threads {args.threads or 'BLAS'}; "
+          f"BLAS: {blas}; "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '-')}")
+    print(f"copy bandwidth (np.copyto, 1 GiB, read side): {bw / 1e9:.1f} GB/s\n")
+    head = (f"{'tracks':>9} {'build s':>8} {'query ms':>9} {'batch ms/q':>11} {'bound ms':>9} {'x bound':>8} "
+            f"{'index MiB':>10} {'RSS MiB':>8}")
+    print(head)
+    print("-" * len(head))
+    for n in (int(s) for s in args.sizes.split(",")):
+        vm = synthetic(n, dim)
+        t0 = time.perf_counter()
+        index = SimilarityIndex(vm, ext.groups, hubness=args.hubness, query_threads=args.threads or None)
+        build = time.perf_counter() - t0
+        del vm
+        rng = np.random.default_rng(1)
+        rows = rng.integers(0, n, args.queries + 3)
+        lat = []
+        for i, r in enumerate(rows):
+            q = index.rows[r].copy()
+            t0 = time.perf_counter()
+            hits = index.search(q, k=10)
+            dt = time.perf_counter() - t0
+            if i >= 3:  # warm-up queries excluded
+                lat.append(dt)
+            assert hits[0].row == r
+        batch = index.rows[rows[:64] if n >= 64 else rows].copy()
+        runs = []
+        for _ in range(4):  # the first run warms up
+            t0 = time.perf_counter()
+            index.search_batch(batch, k=10)
+            runs.append((time.perf_counter() - t0) / batch.shape[0])
+        per_q = statistics.median(runs[1:])
+        med = statistics.median(lat)
+        bound = n * dim * 4 / bw
+        print(f"{n:>9} {build:>8.2f} {med * 1e3:>9.3f} {per_q * 1e3:>11.3f} {bound * 1e3:>9.3f} "
+              f"{med / bound:>8.2f} {index.nbytes / 2**20:>10.1f} {rss_mib():>8.0f}")
+        del index
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,474 @@
+"""Similarity index over one extractor's vectors: standardised, group-weighted, L2-normalised rows, cosine top-k.
+
+How a raw vector becomes a row of the index:
+1. standardise each dimension over the library: (x - centre) / scale. With at least `robust_below` tracks the
+   centre is the mean and the scale the standard deviation; below that (a tiny library, where one odd track
+   would swing a mean) the median and 1.4826 * MAD, falling back to the standard deviation and then to 1 where
+   a dimension has no spread, so nothing is ever divided by 0. z-scores are clipped to +-`clip`.
+2. weight each feature group: every dimension of group g is multiplied by w_g / sqrt(n_g) (n_g = its dimension
+   count), so each group carries its weight whatever its size (default: all weights 1, each group equal).
+3. divide by the L2 norm, so that cosine similarity is one dot product. A row with no norm stays all zeros.
+
+Top-k is one matrix-vector product and `np.argpartition`; batches of queries are one matrix product.
+`add()` appends (or replaces) rows with the standardisation statistics kept fixed: cheap, no rebuild, and the
+existing rows and their scores do not move. `refresh()` recomputes the statistics from every raw vector held
+and every row; `add()` calls it by itself when the library grows out of the tiny (robust) regime, or when the
+rows added since the last fit exceed `refresh_after` (default 50 %) of those it was fitted on (`stale` counts
+them), so statistics fitted on 100 tracks are not used for 10,000.
+
+Hubness reduction (`hubness="mp"`): mutual proximity with the Gaussian approximation (Schnitzer et al. 2012).
+The similarities of row i to the whole library are modelled as N(mu_i, sd_i); because rows are unit vectors,
+mu_i = x_i . m and sd_i^2 = x_i' C x_i - mu_i^2 exactly, with m the mean row and C = X'X / n (O(n d^2), no
+n x n matrix). The score of candidate j for query q with cosine s is Phi((s - mu_q) / sd_q) * Phi((s - mu_j) /
+sd_j): the probability that each is, for the other, nearer than a random track. It demotes hubs (tracks close
+to everything), which otherwise crowd every list.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ConfigError, NotFound
+from .models import VectorMatrix
+
+HUBNESS_MODES = ("none", "mp")
+ROBUST_BELOW = 20
+CLIP = 8.0
+_MAD_TO_SD = 1.4826
+_TINY = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result: library track id, its row in the index, the ranking score and the plain cosine."""
+
+    id: int
+    row: int
+    score: float
+    cosine: float
+
+
+@dataclass(frozen=True, slots=True)
+class Standardiser:
+    """Per-dimension centre and scale, and per-dimension group weight factors."""
+
+    centre: np.ndarray
+    scale: np.ndarray
+    factor: np.ndarray
+    robust: bool
+    clip: float = CLIP
+
+    @classmethod
+    def fit(cls, raw: np.ndarray, factor: np.ndarray, robust_below: int = ROBUST_BELOW,
+            clip: float = CLIP) -> Standardiser:
+        """Statistics of `raw` (n, d): mean/std, or median/MAD for fewer than `robust_below` rows."""
+        n, d = raw.shape
+        if n == 0:
+            return cls(np.zeros(d, np.float32), np.ones(d, np.float32), factor, True, clip)
+        mean, std = _mean_std(raw)
+        robust = n < robust_below
+        if robust:
+            x = raw.astype(np.float64)
+            centre = np.median(x, axis=0)
+            scale = _MAD_TO_SD * np.median(np.abs(x - centre), axis=0)
+            scale = np.where(_no_spread(scale, centre), std, scale)
+        else:
+            centre, scale = mean, std
+        scale = np.where(_no_spread(scale, centre), 1.0, scale)
+        return cls(centre.astype(np.float32), scale.astype(np.float32), factor, robust, clip)
+
+    def apply(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows (n, d) standardised, weighted and L2-normalised, and the norms they were divided by."""
+        mult = (self.factor / self.scale).astype(np.float32)
+        limit = (self.clip * self.factor).astype(np.float32)
+        z = np.asarray(raw, dtype=np.float32) * mult
+        z -= self.centre * mult
+        np.clip(z, -limit, limit, out=z)
+        norms = np.sqrt(np.einsum("ij,ij->i", z, z))
+        safe = np.where(norms > _TINY, norms, 1.0).astype(np.float32)
+        z /= safe[:, None]
+        z[norms <= _TINY] = 0.0
+        return z.astype(np.float32, copy=False), norms.astype(np.float32)
+
+
+def _mean_std(raw: np.ndarray, chunk: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+    """Column mean and standard deviation in float64, two passes over row chunks (no full float64 copy)."""
+    n = raw.shape[0]
+    total = np.zeros(raw.shape[1], np.float64)
+    for start in range(0, n, chunk):
+        total += raw[start:start + chunk].sum(axis=0, dtype=np.float64)
+    mean = total / n
+    sq = np.zeros(raw.shape[1], np.float64)
+    for start in range(0, n, chunk):
+        dev = raw[start:start + chunk] - mean
+        sq += np.einsum("ij,ij->j", dev, dev)
+    return mean, np.sqrt(sq / n)
+
+
+def _no_spread(scale: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    return ~(scale > 1e-6 * (1.0 + np.abs(centre)))
+
+
+def group_factors(groups: Sequence[str], weights: Mapping[str, float] | None = None) -> np.ndarray:
+    """Per-dimension factors w_g / sqrt(n_g); unknown groups or negative weights are a ConfigError."""
+    names = list(dict.fromkeys(groups))
+    weights = dict(weights or {})
+    unknown = sorted(set(weights) - set(names))
+    if unknown:
+        raise ConfigError(f"unknown feature group(s) {', '.join(unknown)}", hint=f"groups: {', '.join(names)}")
+    if any(not np.isfinite(w) or w < 0 for w in weights.values()):
+        raise ConfigError("group weights must be finite and >= 0")
+    counts = dict.fromkeys(names, 0)
+    for g in groups:
+        counts[g] += 1
+    return np.array([weights.get(g, 1.0) / np.sqrt(counts[g]) for g in groups], dtype=np.float32)
+
+
+class SimilarityIndex:
+    """Cosine (or mutual-proximity) nearest neighbours over one extractor's vectors. Not thread-safe for writes.
+
+    The index keeps `vectors.matrix` (float32) by reference as its raw copy and never writes into it.
+    """
+
+    def __init__(self, vectors: VectorMatrix, groups: Sequence[str], *, weights: Mapping[str, float] | None = None,
+                 hubness: str = "none", robust_below: int = ROBUST_BELOW, clip: float = CLIP,
+                 query_threads: int | None = 1, refresh_after: float | None = 0.5) -> None:
+        if hubness not in HUBNESS_MODES:
+            raise ConfigError(f"unknown hubness reduction {hubness!r}",
+                              hint=f"choose one of: {', '.join(HUBNESS_MODES)}")
+        raw = np.asarray(vectors.matrix, dtype=np.float32)
+        n = len(vectors)
+        dim = len(groups)
+        if n and raw.shape != (n, dim):
+            raise ConfigError(f"vectors of {vectors.extractor} have shape {raw.shape}, expected ({n}, {dim})")
+        self.extractor = vectors.extractor
+        self.version = vectors.version
+        self.groups = tuple(groups)
+        self.group_names = tuple(dict.fromkeys(self.groups))
+        self._group_of = np.array([self.group_names.index(g) for g in self.groups], dtype=np.intp)
+        self.hubness = hubness
+        self.query_threads = query_threads
+        self._blas: object | None = None
+        self.robust_below = robust_below
+        self.refresh_after = refresh_after
+        self._fitted_on = n
+        self._factor = group_factors(self.groups, weights)
+        self._clip = clip
+        self._n = 0
+        self._ids = np.zeros(0, np.int64)
+        self._raw = np.zeros((0, dim), np.float32)
+        self._x = np.zeros((0, dim), np.float32)
+        self._order: np.ndarray | None = None
+        self._mp: tuple[np.ndarray, np.ndarray] | None = None
+        self._sum: np.ndarray | None = None  # sum and Gram matrix of the rows, kept only for mutual proximity
+        self._gram: np.ndarray | None = None
+        self.stats = Standardiser.fit(raw.reshape(n, dim) if n else np.zeros((0, dim), np.float32),
+                                      self._factor, robust_below, clip)
+        self.stale = 0
+        self._raw_borrowed = False
+        if n:
+            # the raw matrix is borrowed, not copied (first-touching a copy costs seconds at 1M rows); it is
+            # copied before the index ever writes to it (a replacing add)
+            self._raw = raw if raw.flags.c_contiguous else np.ascontiguousarray(raw)
+            self._raw_borrowed = True
+            self._x = np.empty((n, dim), np.float32)
+            self._ids = np.array(vectors.ids, dtype=np.int64)
+            self._fill(0, n)
+            self._n = n
+
+    # ---- size and lookup -----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def dim(self) -> int:
+        return len(self.groups)
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Track ids, row order (a read-only view)."""
+        view = self._ids[: self._n]
+        view.flags.writeable = False
+        return view
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The normalised rows (n, d) (a read-only view)."""
+        view = self._x[: self._n]
+        view.flags.writeable = False
+        return view
+
+    @property
+    def raw(self) -> np.ndarray:
+        """The raw extractor vectors (n, d), row order (a read-only view)."""
+        view = self._raw[: self._n]
+        view.flags.writeable = False
+        return view
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the index's arrays (normalised rows, raw copies, ids, statistics)."""
+        extra = (self._gram.nbytes if self._gram is not None else 0) + (
+            sum(a.nbytes for a in self._mp) if self._mp else 0)
+        return int(self._x.nbytes + self._raw.nbytes + self._ids.nbytes + extra)
+
+    def row_of(self, track_id: int) -> int:
+        """The row of a track id; NotFound when the track has no vector in this index."""
+        rows = self.rows_of([track_id])
+        if rows[0] < 0:
+            raise NotFound(f"track {track_id} has no {self.extractor} vector", hint="run `musicrec reanalyze`")
+        return int(rows[0])
+
+    def rows_of(self, track_ids: Iterable[int]) -> np.ndarray:
+        """Rows of track ids, -1 where an id is not in the index."""
+        wanted = np.fromiter((int(i) for i in track_ids), dtype=np.int64)
+        if self._n == 0:
+            return np.full(wanted.shape, -1, dtype=np.intp)
+        if self._order is None:
+            self._order = np.argsort(self._ids[: self._n], kind="stable")
+        sorted_ids = self._ids[self._order]
+        pos = np.searchsorted(sorted_ids, wanted)
+        pos = np.minimum(pos, self._n - 1)
+        return np.where(sorted_ids[pos] == wanted, self._order[pos], -1).astype(np.intp)
+
+    def vector(self, track_id: int) -> np.ndarray:
+        """The normalised row of a track (a copy)."""
+        return self._x[self.row_of(track_id)].copy()
+
+    def transform(self, raw: np.ndarray) -> np.ndarray:
+        """Raw extractor vectors (n, d) or (d,) to normalised rows with the index's current statistics."""
+        arr = np.asarray(raw, dtype=np.float32)
+        single = arr.ndim == 1
+        rows, _ = self.stats.apply(arr.reshape(-1, self.dim))
+        return rows[0] if single else rows
+
+    # ---- updates -------------------------------------------------------------------------------------
+    def add(self, track_ids: Sequence[int] | np.ndarray, raw: np.ndarray) -> None:
+        """Add vectors (or replace those of ids already present) with the current statistics; no rebuild."""
+        ids = np.asarray(track_ids, dtype=np.int64).reshape(-1)
+        arr = np.asarray(raw, dtype=np.float32).reshape(ids.shape[0], -1)
+        if arr.shape[1] != self.dim:
+            raise ConfigError(f"vectors have {arr.shape[1]} dimensions, the index {self.dim}")
+        if ids.shape[0] != np.unique(ids).shape[0]:
+            raise ConfigError("duplicate track ids in one add()")
+        rows = self.rows_of(ids)
+        old = rows >= 0
+        if old.any():
+            self._replace(rows[old], arr[old])
+        if (~old).any():
+            self._append(ids[~old], arr[~old])
+        self.stale += int(ids.shape[0])
+        grew_out_of_tiny = self.stats.robust and self._n >= self.robust_below
+        if grew_out_of_tiny or (self.refresh_after is not None
+                                and self.stale > self.refresh_after * max(self._fitted_on, self.robust_below)):
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute the standardisation statistics from every raw vector held, and every row."""
+        raw = self._raw[: self._n]
+        self.stats = Standardiser.fit(raw, self._factor, self.robust_below, self._clip)
+        self._fitted_on = self._n
+        self._sum = self._gram = None
+        self._mp = None
+        if self._n:
+            self._fill(0, self._n)
+        self.stale = 0
+
+    def _reserve(self, extra: int) -> None:
+        need = self._n + extra
+        cap = self._x.shape[0]
+        if need <= cap:
+            return
+        new_cap = max(need, int(cap * 1.5) + 16)
+        for name in ("_x", "_raw"):
+            old = getattr(self, name)
+            grown = np.empty((new_cap, self.dim), np.float32)
+            grown[: self._n] = old[: self._n]
+            setattr(self, name, grown)
+        self._raw_borrowed = False
+        ids = np.empty(new_cap, np.int64)
+        ids[: self._n] = self._ids[: self._n]
+        self._ids = ids
+
+    def _append(self, ids: np.ndarray, raw: np.ndarray) -> None:
+        self._reserve(ids.shape[0])
+        start = self._n
+        self._ids[start:start + ids.shape[0]] = ids
+        self._raw[start:start + ids.shape[0]] = raw
+        self._fill(start, start + ids.shape[0])
+        self._n += ids.shape[0]
+        self._order = None
+        self._mp_extend()
+
+    def _fill(self, start: int, stop: int) -> None:
+        """Normalise raw rows [start, stop) into the index, in chunks (temporaries stay small)."""
+        for at in range(start, stop, 65536):
+            end = min(stop, at + 65536)
+            rows, _ = self.stats.apply(self._raw[at:end])
+            self._x[at:end] = rows
+            self._accumulate(rows, +1.0)
+
+    def _replace(self, rows_at: np.ndarray, raw: np.ndarray) -> None:
+        if self._raw_borrowed:
+            self._raw = self._raw[: self._n].copy()
+            self._raw_borrowed = False
+        self._accumulate(self._x[rows_at], -1.0)
+        new, _ = self.stats.apply(raw)
+        self._raw[rows_at] = raw
+        self._x[rows_at] = new
+        self._accumulate(new, +1.0)
+        self._mp = None
+
+    def _accumulate(self, rows: np.ndarray, sign: float) -> None:
+        if self._gram is None or self._sum is None:
+            return
+        x64 = rows.astype(np.float64)
+        self._sum += sign * x64.sum(axis=0)
+        self._gram += sign * (x64.T @ x64)
+
+    def _second_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """Sum and Gram matrix of the rows, computed on first use (chunked) and then kept up to date."""
+        if self._gram is None or self._sum is None:
+            total = np.zeros(self.dim, np.float64)
+            gram = np.zeros((self.dim, self.dim), np.float64)
+            for start in range(0, self._n, 65536):
+                block = self._x[start:min(self._n, start + 65536)].astype(np.float64)
+                total += block.sum(axis=0)
+                gram += block.T @ block
+            self._sum, self._gram = total, gram
+        return self._sum, self._gram
+
+    # ---- hubness: Gaussian mutual proximity ----------------------------------------------------------
+    def _moments(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation of each row's similarities to the library (exact, from m and C)."""
+        n = max(1, self._n)
+        total, gram = self._second_moments()
+        mean_row = (total / n).astype(np.float32)
+        second = (gram / n).astype(np.float32)
+        mu = rows @ mean_row
+        var = np.einsum("ij,ij->i", rows @ second, rows) - mu * mu
+        return mu, np.sqrt(np.maximum(var, 1e-8)).astype(np.float32)
+
+    def _mp_stats(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._mp is None:
+            mu, sd = self._moments(self._x[: self._n]) if self._n else (np.zeros(0, np.float32),) * 2
+            self._mp = (mu.astype(np.float32), sd.astype(np.float32))
+        return self._mp
+
+    def _mp_extend(self) -> None:
+        if self._mp is None:
+            return
+        # rows appended: keep the others' moments (fixed until refresh, like the standardisation statistics)
+        have = self._mp[0].shape[0]
+        mu, sd = self._moments(self._x[have: self._n])
+        self._mp = (np.concatenate([self._mp[0], mu]), np.concatenate([self._mp[1], sd]))
+
+    def _mp_keys(self, cos: np.ndarray, query_rows: np.ndarray) -> np.ndarray:
+        """-log(1 - MP): MP saturates at 1 for the best candidates, so rank by the log of its complement."""
+        from scipy.special import ndtr
+
+        mu, sd = self._mp_stats()
+        q_mu, q_sd = self._moments(query_rows)
+        c = cos.astype(np.float64)
+        tail_q = ndtr((q_mu[:, None] - c) / q_sd[:, None])  # P(a random track is nearer to q than this one)
+        tail_j = ndtr((mu[None, :] - c) / sd[None, :])
+        distance = tail_q + tail_j - tail_q * tail_j  # 1 - Phi_q * Phi_j, without cancellation
+        return -np.log(np.maximum(distance, 1e-300))
+
+    def scores(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ranking keys, cosines), each (b, n), of normalised query rows (b, d) against every row.
+
+        The key is the cosine, or -log(1 - MP) with mutual proximity (`Hit.score` then reports MP itself).
+        """
+        q = np.asarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        with self._blas_limit():
+            cos = q @ self._x[: self._n].T if q.shape[0] > 1 else (self._x[: self._n] @ q[0])[None, :]
+        if self.hubness == "mp":
+            return self._mp_keys(cos, q), cos
+        return cos, cos
+
+    def _blas_limit(self) -> contextlib.AbstractContextManager[object]:
+        """Limit BLAS to `query_threads` for one product (threadpoolctl, when installed; else a no-op).
+
+        One thread is the default: the scan is memory-bound, and on a busy 2-core machine (ingest workers,
+        the UI) a second BLAS thread that has to wait for a core made single queries 2-5x slower here.
+        """
+        if not self.query_threads:
+            return contextlib.nullcontext()
+        if self._blas is None:
+            try:
+                from threadpoolctl import ThreadpoolController
+            except ImportError:
+                self.query_threads = None
+                return contextlib.nullcontext()
+            self._blas = ThreadpoolController()
+        return self._blas.limit(limits=self.query_threads, user_api="blas")  # type: ignore[attr-defined]
+
+    def search(self, query: np.ndarray, k: int = 10, *, exclude_ids: Iterable[int] = (),
+               exclude_rows: Iterable[int] = (), mask: np.ndarray | None = None) -> list[Hit]:
+        """The k best rows for one normalised query row, best first (ties, to 1e-6, by track id).
+
+        `exclude_ids`/`exclude_rows` are never returned; `mask` (bool, n) keeps only rows where it is True.
+        """
+        score, cos = self.scores(query)
+        score, cos = score[0].copy(), cos[0]
+        banned = np.fromiter((int(r) for r in exclude_rows), dtype=np.intp)
+        by_id = self.rows_of(exclude_ids)
+        banned = np.concatenate([banned, by_id[by_id >= 0]])
+        score[banned] = -np.inf
+        if mask is not None:
+            score[~np.asarray(mask, dtype=bool)] = -np.inf
+        return self._top(score, cos, k)
+
+    def search_batch(self, queries: np.ndarray, k: int = 10, *, exclude_rows: np.ndarray | None = None,
+                     chunk_elements: int = 32_000_000) -> list[list[Hit]]:
+        """Top-k for many normalised query rows, one matrix product per chunk of queries.
+
+        `exclude_rows[i]` (or -1) is a row never returned to query i, e.g. the query's own row.
+        """
+        q = np.asarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        per_chunk = max(1, chunk_elements // max(1, self._n))
+        out: list[list[Hit]] = []
+        for start in range(0, q.shape[0], per_chunk):
+            block = q[start:start + per_chunk]
+            score, cos = self.scores(block)
+            if score is cos:
+                score = score.copy()
+            if exclude_rows is not None:
+                ex = np.asarray(exclude_rows[start:start + block.shape[0]], dtype=np.intp)
+                hit = ex >= 0
+                score[np.nonzero(hit)[0], ex[hit]] = -np.inf
+            out.extend(self._top(score[i], cos[i], k) for i in range(block.shape[0]))
+        return out
+
+    def _top(self, score: np.ndarray, cos: np.ndarray, k: int) -> list[Hit]:
+        valid = int(np.count_nonzero(score > -np.inf))
+        k = min(int(k), valid)
+        if k <= 0:
+            return []
+        part = np.argpartition(-score, k - 1)[:k] if k < score.shape[0] else np.arange(score.shape[0])
+        part = part[score[part] > -np.inf]
+        ids = self._ids[part]
+        # keys equal to 1e-6 are ties (a matrix product and a matrix-vector product round differently)
+        order = part[np.lexsort((ids, -np.round(score[part], 6)))]
+        mp = self.hubness == "mp"
+        return [Hit(int(self._ids[r]), int(r), float(-np.expm1(-score[r])) if mp else float(score[r]), float(cos[r]))
+                for r in order]
+
+    # ---- explanation ---------------------------------------------------------------------------------
+    def contributions(self, query_row: np.ndarray, result_row: np.ndarray) -> dict[str, float]:
+        """Each group's share of the cosine between two normalised rows (shares sum to 1 when it is > 0).
+
+        The cosine is a sum over dimensions, so it splits exactly into per-group parts; a group with a negative
+        part pulled the two apart. When the cosine is <= 0 the raw parts are returned instead of shares.
+        """
+        parts = np.bincount(self._group_of, weights=np.asarray(query_row, np.float64) * np.asarray(result_row),
+                            minlength=len(self.group_names))
+        total = float(parts.sum())
+        if total > _TINY:
+            parts = parts / total
+        return {g: float(p) for g, p in zip(self.group_names, parts, strict=True)}
