@@ -21,7 +21,7 @@ def make_services(settings: Settings) -> Any:
         previews=cache,
         player=make_player(settings.playback_device),
         make_pipeline=lambda library, on_event: make_pipeline(settings, library, on_event=on_event),
-        recommend=make_recommender(settings.extractor),
+        recommend=make_recommender(settings.extractor, settings.hubness),
         extractor=settings.extractor,
         download=download_bytes,
         artwork_dir=settings.paths.artwork_dir,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,25 +30,20 @@ def download_bytes(url: str, timeout: float = 10.0) -> bytes:
         raise DownloadError(f"cannot fetch artwork: {type(exc).__name__}") from None
 
 
-def make_recommender(extractor_name: str | None) -> Callable[[Any, Sequence[int], int, bool], list[Similar]]:
-    """Rank with core/index.py + core/recommend.py; the index is rebuilt when the library's vectors change."""
-    cache: dict[str, Any] = {}
+def make_recommender(extractor: str | None, hubness: str = "mp"
+                     ) -> Callable[[Any, Sequence[int], int, bool], list[Similar]]:
+    """Rank with the shared LibraryIndex (similarity.py): loaded once per library, kept current incrementally."""
+    indexes: dict[int, Any] = {}
+    lock = threading.Lock()
 
     def recommend_for(library: Any, seeds: Sequence[int], k: int, exclude_artist: bool) -> list[Similar]:
-        from ..core import features
-        from ..core.index import SimilarityIndex
-        from ..core.recommend import recommend
+        from ..similarity import LibraryIndex
 
-        extractor = features.get(extractor_name)
-        stamp = (extractor.name, extractor.version, library.vector_counts().get((extractor.name, extractor.version)))
-        if cache.get("stamp") != stamp:
-            matrix = library.load_matrix(extractor.name, extractor.version)
-            cache["index"] = SimilarityIndex(matrix, extractor.groups)
-            cache["stamp"] = stamp
-        index = cache["index"]
-        ids = [int(i) for i in index.ids] if hasattr(index, "ids") else []
-        tracks = library.get_tracks(ids)
-        found = recommend(index, tracks, list(seeds), k=k, exclude_artist=exclude_artist)
-        return [Similar(n.rank, float(n.score), n.track, tuple(n.groups)) for n in found]
+        with lock:
+            index = indexes.get(id(library))
+            if index is None or index.library is not library:
+                index = indexes[id(library)] = LibraryIndex(library, extractor, hubness)
+        found = index.similar(list(seeds), k=k, exclude_artist=exclude_artist)
+        return [Similar(n.rank, float(n.score), n.track, tuple(n.reasons)) for n in found]
 
     return recommend_for

@@ -1,57 +1,22 @@
-"""Test-only stand-ins for the pieces still landing on other branches, built from the real core parts.
+"""The app's Services for tests: the real pieces, pointed at the fake iTunes server and a temp library.
 
-- `cosine_recommend`: cosine top-k over the store's matrix.
-- `stepped_player`: the real SoundDevicePlayer over playback's FakeOutput (no device, time moves on `step`).
+`stepped_player` is the real SoundDevicePlayer over playback's FakeOutput (no device; time moves on `step`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from musicrec_tui.config import Settings, load_settings
-from musicrec_tui.core import features
-from musicrec_tui.core.errors import MusicrecError
 from musicrec_tui.core.fetch import PreviewCache
 from musicrec_tui.core.itunes import ItunesClient
 from musicrec_tui.ingest.pipeline import IngestPipeline
 from musicrec_tui.playback import SoundDevicePlayer
 from musicrec_tui.playback.testing import FakeOutput
 from musicrec_tui.store import open_library
-from musicrec_tui.tui.services import Services, Similar
-
-
-def cosine_recommend(extractor: str | None = None) -> Callable[[Any, Sequence[int], int, bool], list[Similar]]:
-    def rank(lib: Any, seeds: Sequence[int], k: int, exclude_artist: bool) -> list[Similar]:
-        ex = features.get(extractor)
-        m = lib.load_matrix(ex.name, ex.version)
-        if not len(m):
-            return []
-        x = m.matrix - m.matrix.mean(axis=0)
-        x /= np.maximum(m.matrix.std(axis=0), 1e-9)
-        x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)
-        rows = [int(np.nonzero(m.ids == s)[0][0]) for s in seeds if s in set(m.ids.tolist())]
-        if not rows:
-            raise MusicrecError("the seed has no feature vector yet")
-        q = x[rows].mean(axis=0)
-        scores = x @ q
-        order = np.argsort(-scores)
-        tracks = lib.get_tracks(m.ids.tolist())
-        seed_artists = {tracks[s].artist for s in seeds if s in tracks}
-        out: list[Similar] = []
-        for i in order:
-            tid = int(m.ids[i])
-            if tid in seeds or (exclude_artist and tracks[tid].artist in seed_artists):
-                continue
-            out.append(Similar(len(out) + 1, float((scores[i] + 1) / 2), tracks[tid], tuple(ex.group_names[:2])))
-            if len(out) == k:
-                break
-        return out
-
-    return rank
+from musicrec_tui.tui.services import Services
+from musicrec_tui.tui.wiring import make_recommender
 
 
 def stepped_player() -> tuple[SoundDevicePlayer, FakeOutput]:
@@ -76,7 +41,7 @@ def make_services(settings: Settings, itunes_url: str, player: Any) -> Services:
         player=player,
         make_pipeline=lambda library, on_event: IngestPipeline(settings, library, cache=cache, on_event=on_event,
                                                                workers=1),
-        recommend=cosine_recommend(settings.extractor),
+        recommend=make_recommender(settings.extractor, settings.hubness),
         extractor=settings.extractor,
         download=None,
         artwork_dir=settings.paths.artwork_dir,
