@@ -175,7 +175,9 @@ class MusicrecApp(App[int]):
                 self.search_pane.focus_input()
         else:
             self.search_pane.show_welcome(False)
-            self.action_pane(self.settings.ui_pane if self.settings.ui_pane in PANES else "library")
+            # Similar and Analysis need a seed, which is not remembered: reopen those on the Library.
+            saved = self.settings.ui_pane
+            self.action_pane(saved if saved in ("search", "library", "ingest") else "library")
         queued = sum(1 for job in jobs if job.state is JobState.QUEUED)
         if queued:
             self.notify(f"Resuming {queued} queued ingest job(s).", title="Ingest")
@@ -424,10 +426,8 @@ class MusicrecApp(App[int]):
         self.play(message.tracks, message.start)
 
     def play(self, tracks: list[Track], start: int = 0) -> None:
-        player = self.services.player
-        if not getattr(player, "available", True):
-            self.notify(player.reason, title="Playback", severity="warning")
-            return
+        if not self.services.player.available:
+            return  # the player bar already says why, once; no nagging on every key
         self.notify(f"Loading “{clean(tracks[start].title)}”…", title="Playback", timeout=2)
         self.run_worker(partial(self._play_worker, tracks, start), thread=True, group="player", exclusive=True,
                         exit_on_error=False)
@@ -466,7 +466,6 @@ class MusicrecApp(App[int]):
         player = self.services.player
         state = str(getattr(player.state, "value", player.state))
         if state == "off":
-            self.notify(player.reason, title="Playback", severity="warning")
             return
         if state in ("idle", "ended", "error"):
             chosen = self._current_selection()

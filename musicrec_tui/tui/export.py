@@ -14,12 +14,15 @@ from .services import Similar
 
 
 def m3u_text(items: Sequence[Similar]) -> str:
-    """Extended M3U: #EXTINF with seconds and "Artist - Title", then the cached file or the preview URL."""
+    """Extended M3U: #EXTINF and "Artist - Title", then the cached preview, the preview URL or the local file.
+
+    A preview is not the whole song, so its length is written as -1 (unknown) rather than the song's."""
     lines = ["#EXTM3U"]
     for item in items:
         t = item.track
         location = t.preview_path or t.preview_url or t.external_id
-        seconds = round(t.duration_ms / 1000) if t.duration_ms else -1
+        whole = t.source == "file" and t.duration_ms
+        seconds = round(t.duration_ms / 1000) if whole and t.duration_ms else -1
         lines.append(f"#EXTINF:{seconds},{clean(t.artist)} - {clean(t.title)}")
         lines.append(str(location))
     return "\n".join(lines) + "\n"

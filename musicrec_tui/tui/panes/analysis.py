@@ -118,9 +118,10 @@ class AnalysisPane(VerticalScroll):
         out = Text(f"Feature groups compared with the seed “{clean(pic.seed.title)}”:\n", style="bold")
         if pic.note:
             out.append(pic.note, style="dim")
+        pad = max((len(name) for name, _ in pic.groups), default=0)
         for name, sim in pic.groups:
             filled = round(sim * 30)
-            out.append(f"  {name:<12} ")
+            out.append(f"  {name:<{pad}} ")
             out.append("█" * filled, style="green" if sim >= 0.5 else "red")
             out.append("░" * (30 - filled), style="dim")
             out.append(f" {sim:.2f}\n")

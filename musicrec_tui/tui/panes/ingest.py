@@ -106,9 +106,9 @@ class IngestPane(Vertical):
         bar.update(total=total, progress=done + failed)
         rate = f" · {self.rate:.1f} tracks/min" if self.rate else ""
         state = "running" if self.running else "idle"
+        jobs = "1 job" if total == 1 else f"{total} jobs"
         self.query_one("#ingest-summary", Static).update(
-            f"[b]{done}[/b] done · [b]{failed}[/b] failed · {active} active · {queued} queued · {total} jobs"
-            f"{rate} · {state}")
+            f"[b]{done}[/b] done · [b]{failed}[/b] failed · {active} active · {queued} queued · {jobs}{rate} · {state}")
 
     def set_running(self, running: bool) -> None:
         self.running = running

@@ -112,8 +112,9 @@ class SearchPane(Vertical):
         self.query_one("#welcome").display = False
         table = self.query_one("#search-results", KeyTable)
         table.display = True
-        if found:
-            table.focus()
+        field = self.query_one("#search-input", Input)
+        if found and (not field.has_focus or field.value.strip() == term):
+            table.focus()  # not while the person is typing another search: keys would hit the table's bindings
             playable = sum(1 for t in found if t.preview_url)
             self.set_status(f"{len(found)} results for “{clean(term)}” · {len(known)} in library · "
                             f"{playable} with preview — [b]Enter[/b] ingest · [b]a[/b] all · [b]l[/b] listen")
