@@ -221,39 +221,41 @@ def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if not (args.term or args.ids or args.path or args.resume or args.retry_failed):
         raise UsageError("say what to ingest: a search TERM, --ids, --path, --resume or --retry-failed")
     country = args.country or settings.itunes_country
-    if args.term:
-        tracks = make_itunes_client(settings).search(args.term, args.limit, country)
-        if not tracks:
-            print(f"No songs found for {args.term!r}.", file=sys.stderr)
-    elif args.ids:
-        tracks = make_itunes_client(settings).lookup(args.ids, country=country)
-        missing = sorted(set(args.ids) - {t.itunes_track_id for t in tracks})
-        if missing:
-            print(f"Not found in the catalogue: {', '.join(map(str, missing))}", file=sys.stderr)
-    elif args.path:
-        tracks = list(tracks_under(args.path))
-        if not tracks:
-            print(f"No audio files under {args.path}.", file=sys.stderr)
-    else:
-        tracks = []
     printer = None if args.json else ProgressPrinter(sys.stderr, live=sys.stderr.isatty())
-    sink = (lambda e: emit_json(e.to_json()) if e.kind != "job" or e.state is not None else None) if args.json \
-        else printer
+    sink = (lambda e: emit_json(e.to_json())) if args.json else printer
+    missing: list[int] = []
     with make_library(settings) as lib:
-        if args.retry_failed:
-            lib.retry_failed()
         pipeline = make_pipeline(settings, lib, on_event=sink, workers=args.workers, extractor=args.extractor)
-        pipeline.enqueue(tracks)
         try:
+            pipeline.start_pool()  # the analysis processes warm up while the catalogue answers
+            if args.term:
+                tracks = make_itunes_client(settings).search(args.term, args.limit, country)
+                if not tracks:
+                    print(f"No songs found for {args.term!r}.", file=sys.stderr)
+            elif args.ids:
+                tracks = make_itunes_client(settings).lookup(args.ids, country=country)
+                missing = sorted(set(args.ids) - {t.itunes_track_id for t in tracks})
+                if missing:
+                    print(f"Not found in the catalogue: {', '.join(map(str, missing))}", file=sys.stderr)
+            elif args.path:
+                tracks = list(tracks_under(args.path))
+                if not tracks:
+                    print(f"No audio files under {args.path}.", file=sys.stderr)
+            else:
+                tracks = []
+            if args.retry_failed:
+                lib.retry_failed()
+            pipeline.enqueue(tracks)
             summary = pipeline.run()
         finally:
+            pipeline.close()
             if printer is not None:
                 printer.finish()
     if args.json:
         emit_json(summary.to_json())
     else:
         print(summary_text(summary))
-    if args.ids and missing:
+    if missing:
         return EXIT_FAILED
     return EXIT_FAILED if summary.failed else EXIT_OK
 
@@ -277,18 +279,18 @@ def _cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
     if bool(args.ids) == bool(args.all):
         raise UsageError("give one or more track ids, or --all")
     with _library(settings) as lib:
-        similar = LibraryIndex(lib, args.extractor or settings.extractor, settings.hubness)
+        similar = LibraryIndex(lib, args.extractor or settings.extractor, settings.hubness, settings.explainer)
         if args.all:
             if not args.json:
                 raise UsageError("--all writes JSON lines: add --json")
             index = similar.index()
             for track, neighbours in similar.similar_all(args.k, args.exclude_artist):
-                emit_json(recommendation_json([track], neighbours, index))
+                emit_json({**recommendation_json([track], neighbours, index), "explained_by": similar.explained_by})
             return EXIT_OK
         seeds = [similar.resolve(ref) for ref in args.ids]
         neighbours = similar.similar([t.id for t in seeds if t.id is not None], args.k, args.exclude_artist)
         if args.json:
-            emit_json(recommendation_json(seeds, neighbours, similar.index()))
+            emit_json({**recommendation_json(seeds, neighbours, similar.index()), "explained_by": similar.explained_by})
             return EXIT_OK
     ext = similar.extractor
     names = ", ".join(f"{t.artist} — {t.title} (id {t.id})" if t.artist else f"{t.title} (id {t.id})" for t in seeds)

@@ -68,6 +68,7 @@ class Settings:
     preview_max_mb: int = 10
     extractor: str | None = None
     hubness: str = "mp"
+    explainer: str | None = "handcrafted"
     analysis_workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
     download_workers: int = 4
     playback_device: str | None = None
@@ -110,6 +111,7 @@ _KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("analysis", "extractor"): ("extractor", str),
     ("analysis", "workers"): ("analysis_workers", int),
     ("similarity", "hubness"): ("hubness", str),
+    ("similarity", "explainer"): ("explainer", str),
     ("analysis", "download_workers"): ("download_workers", int),
     ("playback", "device"): ("playback_device", str),
     ("ui", "theme"): ("ui_theme", str),
@@ -161,6 +163,8 @@ def load_settings(config_file: str | Path | None = None, env: Mapping[str, str] 
         else:
             raise ConfigError(f"unknown setting {name!r}")
 
+    if layered.get("explainer") in ("", "none"):
+        layered["explainer"] = None
     resolved = replace(base, **path_over) if path_over else base
     db_url = layered.pop("db_url", None) or f"sqlite://{resolved.default_db.resolve()}"
     settings = Settings(paths=resolved, db_url=db_url, config_file=cfg_path, **layered)

@@ -1,4 +1,4 @@
-"""The library's similarity index for one extractor: loaded once, kept current, and asked for recommendations.
+"""The library's similarity indexes: loaded once, kept current, and asked for explained recommendations.
 
 New vectors are added to the index incrementally (one cheap id query tells which); a deletion or a changed
 extractor version reloads it. The CLI and the TUI share this; it is thread-safe.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -15,12 +16,12 @@ from .core import features
 from .core.errors import NotFound
 from .core.index import SimilarityIndex
 from .core.models import SOURCE_ITUNES, Neighbour, Track
-from .core.recommend import recommend, recommend_all
+from .core.recommend import query_for, recommend, recommend_all
 from .store.base import SqlLibrary
 
 
-class LibraryIndex:
-    """A SimilarityIndex over `library`'s vectors of `extractor`, synchronised on every use."""
+class SyncedIndex:
+    """A SimilarityIndex over `library`'s vectors of one extractor, brought up to date on every use."""
 
     def __init__(self, library: SqlLibrary, extractor: str | None = None, hubness: str = "mp") -> None:
         self.library = library
@@ -30,7 +31,7 @@ class LibraryIndex:
         self._lock = threading.Lock()
 
     def index(self) -> SimilarityIndex:
-        """The index, brought up to date with the library first."""
+        """The index, synchronised with the library first."""
         with self._lock:
             ext = self.extractor
             ids = self.library.vector_ids(ext.name, ext.version)
@@ -47,6 +48,27 @@ class LibraryIndex:
             matrix = self.library.load_matrix(ext.name, ext.version)
             self._index = SimilarityIndex(matrix, ext.groups, hubness=self.hubness)
             return self._index
+
+
+class LibraryIndex:
+    """Recommendations from the library: ranked by one extractor, explained by another's feature groups.
+
+    The ranking extractor (musicnn by default) has learned, unnamed dimensions; the explainer (hand-crafted
+    timbre, brightness, dynamics, rhythm, harmony) says in which of those the seed and each result are alike.
+    A result without an explainer vector keeps the ranking extractor's own groups.
+    """
+
+    def __init__(self, library: SqlLibrary, extractor: str | None = None, hubness: str = "mp",
+                 explainer: str | None = None) -> None:
+        self.library = library
+        self.ranking = SyncedIndex(library, extractor, hubness)
+        self.extractor = self.ranking.extractor
+        self.hubness = hubness
+        self.explainer = (SyncedIndex(library, explainer, "none")
+                          if explainer and explainer != self.extractor.name else None)
+
+    def index(self) -> SimilarityIndex:
+        return self.ranking.index()
 
     def resolve(self, ref: str | int) -> Track:
         """A library track from an id, or `itunes:<trackId>`; NotFound otherwise."""
@@ -68,14 +90,39 @@ class LibraryIndex:
         if missing:
             raise NotFound(f"track {missing[0]} has no {self.extractor.name} vector yet",
                            hint="ingest it, or run `musicrec reanalyze`")
-        return recommend(index, _LazyTracks(self.library), list(seeds), k=k, exclude_artist=exclude_artist,
-                         exclude_ids=exclude_ids)
+        found = recommend(index, _LazyTracks(self.library), list(seeds), k=k, exclude_artist=exclude_artist,
+                          exclude_ids=exclude_ids)
+        return self.explain(seeds, found)
 
     def similar_all(self, k: int = 5, exclude_artist: bool = False) -> Iterator[tuple[Track, list[Neighbour]]]:
         """(track, its recommendations) for every analysed track."""
         index = self.index()
         tracks = self.library.get_tracks(int(i) for i in index.ids)
-        yield from recommend_all(index, tracks, k=k, exclude_artist=exclude_artist)
+        for track, found in recommend_all(index, tracks, k=k, exclude_artist=exclude_artist):
+            yield track, self.explain([int(track.id or 0)], found)
+
+    @property
+    def explained_by(self) -> str:
+        return self.explainer.extractor.name if self.explainer else self.extractor.name
+
+    def explain(self, seeds: Sequence[int], found: list[Neighbour]) -> list[Neighbour]:
+        """Replace each result's groups by the explainer's: each group's share of their likeness there."""
+        if self.explainer is None or not found:
+            return found
+        index = self.explainer.index()
+        have = [s for s in seeds if index.rows_of([s])[0] >= 0]
+        if not have:
+            return found
+        query = query_for(index, have)
+        out = []
+        for n in found:
+            row = index.rows_of([int(n.track.id or 0)])[0]
+            if row < 0:
+                out.append(n)
+                continue
+            shares = index.contributions(query, index.rows[row])
+            out.append(replace(n, groups=tuple(sorted(shares.items(), key=lambda kv: (-kv[1], kv[0])))))
+        return out
 
 
 class _LazyTracks(Mapping[int, Track]):

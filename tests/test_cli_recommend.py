@@ -48,7 +48,9 @@ def test_recommend_finds_the_same_kind_of_sound(tmp_path: Path, fake_itunes, lib
         assert results[0]["title"] == f"{artist} {second}", results
         assert ids[f"{artist} {first}"] not in [r["id"] for r in results], "the seed is never in its own list"
         assert all(r["score"] >= results[i + 1]["score"] for i, r in enumerate(results[:-1]))
-        assert set(results[0]["groups"]) == set(features.get().group_names)
+        assert out["explained_by"] == "handcrafted"
+        assert set(results[0]["groups"]) == {"timbre", "brightness", "dynamics", "rhythm", "harmony"}
+        assert abs(sum(results[0]["groups"].values()) - 1) < 1e-3
 
 
 def test_recommend_filters_radio_text_and_errors(tmp_path: Path, fake_itunes, library_of_three_sounds) -> None:
@@ -76,16 +78,16 @@ def test_reanalyze_uses_cached_previews_only(tmp_path: Path, fake_itunes, librar
         gone = lib.get_track(ids["C noise:2"])
     Path(gone.preview_path).unlink()
     downloads = len(fake_itunes.hits("/previews/"))
-    proc = run(tmp_path, db, fake_itunes.url, "reanalyze", "--extractor", "handcrafted", "--json")
+    proc = run(tmp_path, db, fake_itunes.url, "reanalyze", "--extractor", "stats256", "--json")
     assert proc.returncode == 1, proc.stderr
     summary = json.loads(proc.stdout.splitlines()[-1])
     assert summary["done"] == 5 and summary["failed_by_reason"] == {"preview not cached": 1}
     assert len(fake_itunes.hits("/previews/")) == downloads, "reanalyze never downloads"
-    ext = features.get("handcrafted")
+    ext = features.get("stats256")
     with open_library(db) as lib:
         assert len(lib.load_matrix(ext.name, ext.version)) == 5
-    proc = run(tmp_path, db, fake_itunes.url, "reanalyze", "--extractor", "handcrafted")
+    proc = run(tmp_path, db, fake_itunes.url, "reanalyze", "--extractor", "stats256")
     assert proc.returncode == 1 and "Analysed 0 · failed 1" in proc.stdout
-    proc = run(tmp_path, db, fake_itunes.url, "recommend", str(ids["B drums:90"]), "--extractor", "handcrafted",
+    proc = run(tmp_path, db, fake_itunes.url, "recommend", str(ids["B drums:90"]), "--extractor", "stats256",
                "--json", "-k", "1")
     assert json.loads(proc.stdout)["results"][0]["title"] == "B drums:140"

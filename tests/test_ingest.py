@@ -52,6 +52,9 @@ def test_search_ingest_stores_tracks_vectors_and_previews(tmp_path: Path, db_url
         ext = features.get()
         matrix = lib.load_matrix(ext.name, ext.version)
         assert len(matrix) == 5 and np.all(np.isfinite(matrix.matrix)) and matrix.matrix.shape[1] == ext.dim
+        explainer = features.get(settings.explainer)
+        assert explainer.name != ext.name
+        assert len(lib.load_matrix(explainer.name, explainer.version)) == 5, "explainer vectors from the same decode"
         for t in stored:
             path = Path(t.preview_path)
             assert path.parent == settings.paths.previews_dir and path.name == f"itunes-{t.external_id}.m4a"

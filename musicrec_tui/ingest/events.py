@@ -9,7 +9,7 @@ from typing import Any
 
 from ..core.models import JobState, Track
 
-STAGES = ("download", "decode", "analysis", "store")
+STAGES = ("download", "decode", "analysis", "explain", "store")
 
 
 CONTEXT_PREFIXES = ("preview rejected: ",)  # where the failure happened, not what it was

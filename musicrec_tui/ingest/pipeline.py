@@ -45,10 +45,14 @@ class IngestPipeline:
     def __init__(self, settings: Settings, library: SqlLibrary, *, cache: PreviewCache,
                  extractor: str | None = None, on_event: EventSink | None = None, workers: int | None = None,
                  download_threads: int | None = None, worker_id: str | None = None,
-                 lookup: Callable[[list[int]], list[Track]] | None = None) -> None:
+                 lookup: Callable[[list[int]], list[Track]] | None = None,
+                 explainer: str | None = "settings") -> None:
         self.settings = settings
         self.library = library
         self.extractor = features.get(extractor or settings.extractor)
+        explain = settings.explainer if explainer == "settings" else explainer
+        # the explainer's vector is computed from the same decode, so results can be explained in named groups
+        self.extra = (features.get(explain).name,) if explain and explain != self.extractor.name else ()
         self.cache = cache
         self.workers = max(1, workers or settings.analysis_workers)
         # enough threads to keep every analysis process fed while others download
@@ -99,6 +103,13 @@ class IngestPipeline:
         return True
 
     # ---- running --------------------------------------------------------------------------------------
+    def start_pool(self) -> None:
+        """Start the analysis processes now (they take a second or two to import and warm up), e.g. while a
+        search is still under way; `run` otherwise starts them when there is work."""
+        with self._lock:
+            if self._pool is None:
+                self._make_pool()
+
     def run(self, cancel: threading.Event | None = None) -> IngestSummary:
         """Process queued jobs (this run's and any left by an interrupted one) until none is left."""
         cancel = cancel or threading.Event()
@@ -108,8 +119,8 @@ class IngestPipeline:
         threads = [threading.Thread(target=self._loop, args=(cancel,), name=f"ingest-{i}", daemon=True)
                    for i in range(self.threads)]
         try:
-            if self._total:
-                self._pool = self._make_pool()
+            if self._total and self._pool is None:
+                self._make_pool()
             for t in threads:
                 t.start()
             for t in threads:
@@ -127,6 +138,10 @@ class IngestPipeline:
         if cancel.is_set():
             self._release()
         return self._summary
+
+    def close(self) -> None:
+        """Stop the analysis processes (idempotent; `run` leaves them up only when it was interrupted)."""
+        self._shutdown_pool()
 
     @property
     def summary(self) -> IngestSummary:
@@ -156,6 +171,8 @@ class IngestPipeline:
             self._emit(IngestEvent("job", track=track, state=JobState.ANALYSING, job_id=job.id))
             result = self._analyse(path, cancel)
             timings["decode"], timings["analysis"] = result.decode_ms, result.analysis_ms
+            if self.extra:
+                timings["explain"] = result.explain_ms
             if result.values is None:
                 self._discard(track)
                 raise _JobFailed(result.error or "analysis failed")
@@ -163,8 +180,9 @@ class IngestPipeline:
             keep = self.settings.cache_keep_previews or track.source == SOURCE_FILE
             to_store = replace(track, preview_path=str(path) if keep else None,
                                preview_sha256=sha256 if keep else None)
-            vector = FeatureVector(self.extractor.name, self.extractor.version, result.values)
-            stored = self.library.save_analysis(to_store, vector, job_id=job.id, worker=self.worker_id)
+            vectors = [FeatureVector(self.extractor.name, self.extractor.version, result.values)]
+            vectors += [FeatureVector(name, features.get(name).version, v) for name, v in result.extra.items()]
+            stored = self.library.save_analysis(to_store, vectors, job_id=job.id, worker=self.worker_id)
             timings["store"] = (time.perf_counter() - t1) * 1000
             if not keep:
                 self._discard(track)
@@ -222,7 +240,8 @@ class IngestPipeline:
         for attempt in range(2):
             pool = self._pool or self._make_pool()
             try:
-                future: Future[AnalysisResult] = pool.submit(analyse_file, str(path), self.extractor.name)
+                future: Future[AnalysisResult] = pool.submit(analyse_file, str(path), self.extractor.name,
+                                                             self.extra)
                 return future.result()
             except (CancelledError, RuntimeError):
                 if cancel.is_set():  # the run is stopping: the job goes back to the queue, not to "failed"
@@ -238,7 +257,7 @@ class IngestPipeline:
 
     def _make_pool(self) -> ProcessPoolExecutor:
         pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"),
-                                   initializer=warm_up, initargs=(self.extractor.name,))
+                                   initializer=warm_up, initargs=(self.extractor.name, self.extra))
         self._pool = pool
         return pool
 

@@ -174,16 +174,18 @@ class SqlLibrary:
             cur.executemany(sql, rows)
         return len(rows)
 
-    def save_analysis(self, track: Track, vector: FeatureVector, job_id: int | None = None,
+    def save_analysis(self, track: Track, vector: FeatureVector | Sequence[FeatureVector], job_id: int | None = None,
                       worker: str | None = None) -> Track:
-        """Write a track and its vector together, in one transaction: both or neither.
+        """Write a track and its vector(s) together, in one transaction: all or nothing.
 
         With `job_id`, the job is marked done in the same transaction (if `worker` still holds it).
         """
         now = time.time()
+        vectors = [vector] if isinstance(vector, FeatureVector) else list(vector)
         with self.transaction() as cur:
             stored = self._upsert(cur, track)
-            cur.execute(self.q(self._upsert_vector_sql()), self._vector_params(stored.id, vector, now))
+            for vec in vectors:
+                cur.execute(self.q(self._upsert_vector_sql()), self._vector_params(stored.id, vec, now))
             if job_id is not None:
                 cur.execute(self.q("UPDATE jobs SET state = 'done', last_error = NULL, track_id = ?, updated_at = ? "
                                    "WHERE id = ? AND (worker = ? OR ? IS NULL)"),
