@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -78,6 +80,33 @@ async def first_frame(url: str, tmp: Path) -> tuple[float, float]:
         t_rows = time.perf_counter()
     app.services.player.close()
     return (t_frame - t0) * 1000, (t_rows - t0) * 1000
+
+
+CHILD = """
+import asyncio, sys, time
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from musicrec_tui.config import load_settings
+from musicrec_tui.tui.launch import make_app
+
+async def main():
+    settings = load_settings(env={{}}, flags={{"db_url": {url!r}, "data_dir": {tmp!r}, "cache_dir": {tmp!r}}})
+    app = make_app(settings)
+    async with app.run_test(size=(120, 40)):
+        print(time.time() - {t0!r})
+asyncio.run(main())
+"""
+
+
+def process_first_frame(url: str, tmp: Path) -> float:
+    """ms from starting `python` to the app's first frame, through the real launch factory (make_app)."""
+    t0 = time.time()
+    code = CHILD.format(root=str(ROOT), url=url, tmp=str(tmp), t0=t0)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "HOME": str(tmp)})
+    if out.returncode:
+        raise RuntimeError(out.stderr[-1500:])
+    return float(out.stdout.strip().splitlines()[-1]) * 1000
 
 
 async def filtering(url: str, tmp: Path, words: list[str]) -> list[float]:
@@ -188,6 +217,10 @@ def main() -> None:
         print(f"first frame, empty library:      {bf:7.1f} ms   (ready: {bl:7.1f} ms)")
         print(f"first frame, {args.tracks:,} tracks:   {ff:7.1f} ms   (first rows: {fl:7.1f} ms)"
               f"   ratio {ff / bf:.2f}x the empty library")
+        pe = median([process_first_frame(empty, tmp) for _ in range(args.repeat)])
+        pf = median([process_first_frame(big, tmp) for _ in range(args.repeat)])
+        print(f"process start -> first frame (python + imports + launch.make_app): empty {pe:7.1f} ms, "
+              f"{args.tracks:,} tracks {pf:7.1f} ms   ratio {pf / pe:.2f}x")
 
         with open_library(big) as lib:
             store = []

@@ -141,7 +141,6 @@ class MusicrecApp(App[int]):
             self.theme = self.settings.ui_theme
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.sub_title = self.settings.masked_db_url
-        self.player_bar.attach(self.services.player)
         self._open_library()
 
     # ---- the library ---------------------------------------------------------------------------------
@@ -150,6 +149,9 @@ class MusicrecApp(App[int]):
                         exit_on_error=False)
 
     def _open_library_worker(self) -> None:
+        player = self.services.player
+        _ = player.available  # a lazily built player probes its device here, off the UI thread
+        self.call_from_thread(self.player_bar.attach, player)
         try:
             lib = self.services.open_library()
             total = lib.count_tracks()

@@ -8,19 +8,44 @@ from ..config import Settings, load_ui_state
 
 
 def make_services(settings: Settings) -> Any:
-    """The real Services: library opener, iTunes client, preview cache, player, pipeline factory, recommender."""
-    from ..factory import make_cache, make_itunes_client, make_library, make_pipeline
-    from ..playback import make_player
-    from .services import Services
+    """The real Services. Clients, cache and player are built lazily (in the app's first worker): importing
+    requests and probing PortAudio then costs nothing before the first frame."""
+    from .services import Lazy, Services
     from .wiring import download_bytes, make_recommender
 
-    cache = make_cache(settings)
+    def catalogue() -> Any:
+        from ..factory import make_itunes_client
+
+        return make_itunes_client(settings)
+
+    def cache() -> Any:
+        from ..factory import make_cache
+
+        return make_cache(settings)
+
+    def player() -> Any:
+        from ..playback import make_player
+
+        return make_player(settings.playback_device)
+
+    previews = Lazy(cache)
+
+    def pipeline(library: Any, on_event: Any) -> Any:
+        from ..ingest.pipeline import IngestPipeline
+
+        return IngestPipeline(settings, library, cache=previews.get(), on_event=on_event)
+
+    def library() -> Any:
+        from ..factory import make_library
+
+        return make_library(settings)
+
     return Services(
-        open_library=lambda: make_library(settings),
-        catalogue=make_itunes_client(settings),
-        previews=cache,
-        player=make_player(settings.playback_device),
-        make_pipeline=lambda library, on_event: make_pipeline(settings, library, on_event=on_event),
+        open_library=library,
+        catalogue=Lazy(catalogue),
+        previews=previews,
+        player=Lazy(player),
+        make_pipeline=pipeline,
         recommend=make_recommender(settings.extractor, settings.hubness),
         extractor=settings.extractor,
         download=download_bytes,

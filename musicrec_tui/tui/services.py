@@ -35,6 +35,27 @@ class Pipeline(Protocol):
     def run(self, cancel: threading.Event | None = None) -> Any: ...
 
 
+class Lazy:
+    """Builds the wrapped object on its first use, in whichever thread touches it first (a worker, by design).
+
+    launch.py wraps the iTunes client, the preview cache and the player in it: their imports (requests,
+    PortAudio) and device probing then happen after the first frame, not before it."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._obj: Any = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Any:
+        with self._lock:
+            if self._obj is None:
+                self._obj = self._build()
+            return self._obj
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
+
+
 @dataclass(frozen=True, slots=True)
 class Similar:
     """One neighbour as the Similar pane shows it."""

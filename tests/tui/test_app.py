@@ -255,3 +255,30 @@ def test_librosa_waits_until_analysis_is_requested(tmp_path: Path, isolated_env:
     assert lines["before-analysis"] == "False"
     assert lines["after-analysis"] == "True"
     assert int(lines["spectrogram-lines"]) == 12
+
+
+async def test_the_launch_factory_builds_a_working_app(isolated_env: Path, tmp_path: Path,
+                                                       fake_itunes: FakeItunes) -> None:
+    """launch.make_app with the real services (lazy client, cache, player, pipeline, index) over the fake API."""
+    from musicrec_tui.config import load_settings
+    from musicrec_tui.tui.launch import make_app
+
+    fake_itunes.add_tracks(2)
+    settings = load_settings(env={}, flags={"db_url": f"sqlite://{tmp_path / 'lib.sqlite3'}",
+                                            "itunes_base_url": fake_itunes.url, "data_dir": tmp_path / "d",
+                                            "cache_dir": tmp_path / "c"})
+    app = make_app(settings)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert app.library is not None and app.player_bar.player is app.services.player
+        await pilot.press(*"song", "enter")
+        await settle(app, pilot)
+        assert [t.title for t in app.search_pane.results] == ["Song 0", "Song 1"]
+        await pilot.press("a")
+        for _ in range(200):
+            await settle(app, pilot, 1)
+            if not app._ingest_running and app.library.count_tracks() == 2:
+                break
+        assert app.library.count_tracks() == 2
+        assert len(list(settings.paths.previews_dir.glob("*.m4a"))) == 2  # kept in the configured cache
+    app.services.player.close()
