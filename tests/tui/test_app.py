@@ -282,3 +282,22 @@ async def test_the_launch_factory_builds_a_working_app(isolated_env: Path, tmp_p
         assert app.library.count_tracks() == 2
         assert len(list(settings.paths.previews_dir.glob("*.m4a"))) == 2  # kept in the configured cache
     app.services.player.close()
+
+
+async def test_library_reload_keeps_rows_on_screen_until_fresh_ones_arrive(build_app: AppFactory,
+                                                                          tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path / 'lib.sqlite3'}"
+    seed_library(url, 50)
+    app = build_app(db_url=url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        table = app.library_pane.table
+        loads = table.page_loads
+        table.reload()  # what an ingest's "done" triggers
+        assert table.row(3) is not None and table.row(3).title == "Title 00003"  # old page, no "…" flash
+        await settle(app, pilot)
+        assert table.page_loads > loads
+        table.set_query(search="Title 0004")  # a new filter starts clean
+        assert table.row(0) is None
+        await settle(app, pilot)
+        assert table.total == 10 and table.row(0).title == "Title 00040"

@@ -172,4 +172,5 @@ class LibraryPane(Vertical):
             self.app.notify("No audio to re-analyse for this track.", severity="warning")
             return
         self.post_message(IngestRequested([track]))
-        self.app.notify(f"Re-analysing “{clean(track.title)}” — see 4 Ingest.", title="Library")
+        self.app.notify(f"“{clean(track.title)}” queued for analysis (skipped when its vector is current) — "
+                        "see 4 Ingest.", title="Library")

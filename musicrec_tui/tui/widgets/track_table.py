@@ -108,6 +108,7 @@ class TrackTable(ScrollView, can_focus=True):
         self.total = 0
         self._generation = 0
         self._pages: OrderedDict[int, list[Track]] = OrderedDict()
+        self._stale: OrderedDict[int, list[Track]] = OrderedDict()  # the previous pages, shown while reloading
         self._pending: set[int] = set()
         self.page_loads = 0  # how many pages came from the store (tests and benchmarks read it)
         self._texts: OrderedDict[tuple[int, int], str] = OrderedDict()  # (row, width) -> laid-out line
@@ -120,7 +121,10 @@ class TrackTable(ScrollView, can_focus=True):
         self.sort = sort or self.sort
         self.descending = self.descending if descending is None else descending
         self._generation += 1
-        self._pages.clear()
+        # A reload (same query) keeps showing the old rows until the fresh pages arrive: no flicker while an
+        # ingest adds tracks. A new filter or sort starts clean.
+        self._stale = self._pages if keep_cursor else OrderedDict()
+        self._pages = OrderedDict()
         self._pending.clear()
         self._texts.clear()
         if not keep_cursor:
@@ -190,7 +194,8 @@ class TrackTable(ScrollView, can_focus=True):
         rows = self._pages.get(page)
         if rows is None:
             self._request(page)
-            return None
+            rows = self._stale.get(page)
+            return rows[offset] if rows is not None and offset < len(rows) else None
         self._pages.move_to_end(page)
         return rows[offset] if offset < len(rows) else None
 
@@ -235,7 +240,7 @@ class TrackTable(ScrollView, can_focus=True):
         else:
             style = base
         key = (index, width)
-        text = self._texts.get(key)
+        text = self._texts.get(key) if (index // PAGE_SIZE) in self._pages else None
         if text is None:
             text = self._line([cell(track, c.key) for c in COLUMNS], width)
             self._texts[key] = text
