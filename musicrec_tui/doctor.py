@@ -33,7 +33,8 @@ def run_doctor(settings: Settings, timeout: float, out: TextIO) -> int:
     size, files = _folder_size(settings.paths.previews_dir)
     line(OK, "cache", f"{files} previews, {human_bytes(size)} of {settings.cache_max_mb} MB "
                       f"(keep previews: {'yes' if settings.cache_keep_previews else 'no'})")
-    for label, (status, text) in (("library", _library_status(settings)),
+    for label, (status, text) in (("analysis", _analysis_status(settings)),
+                                  ("library", _library_status(settings)),
                                   ("playback", _playback_status(settings)),
                                   ("itunes", _itunes_status(settings, timeout))):
         line(status, label, text)
@@ -58,6 +59,28 @@ def _folder_size(path: Path) -> tuple[int, int]:
                 total += entry.stat().st_size
                 count += 1
     return total, count
+
+
+def _analysis_status(settings: Settings) -> tuple[str, str]:
+    """Run the ranking extractor (and the explainer) once on a few seconds of noise: model present and working."""
+    import numpy as np
+
+    from .core import features
+
+    names = [settings.extractor, settings.explainer] if settings.explainer else [settings.extractor]
+    parts = []
+    try:
+        for name in names:
+            ext = features.get(name)
+            noise = (0.1 * np.random.default_rng(0).standard_normal(ext.rate * 8)).astype(np.float32)
+            start = time.perf_counter()
+            ext(noise, ext.rate)
+            parts.append(f"{ext.name} v{ext.version} ({ext.dim}-d, loaded and ran in "
+                         f"{(time.perf_counter() - start) * 1000:.0f} ms)")
+    except MusicrecError as exc:
+        return FAIL, exc.one_line()
+    return OK, "ranking " + parts[0] + (f"; explained by {parts[1]}" if len(parts) > 1 else "") + \
+        f"; hubness {settings.hubness}; {settings.analysis_workers} workers"
 
 
 def _library_status(settings: Settings) -> tuple[str, str]:

@@ -110,9 +110,20 @@ def test_doctor_reports_each_check_and_masks_password(tmp_path: Path) -> None:
     proc = run(["--db", f"mysql://root:{SECRET}@127.0.0.1:9/x", "doctor", "--timeout", "0.5"], tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert SECRET not in proc.stdout + proc.stderr
-    for label in ("config", "data dir", "cache dir", "cache", "library", "playback", "itunes"):
+    for label in ("config", "data dir", "cache dir", "cache", "analysis", "library", "playback", "itunes"):
         assert f" {label} " in proc.stdout
     assert "mysql://root:***@127.0.0.1:9/x" in proc.stdout
     proc = run(["doctor", "--timeout", "0.5"], tmp_path)
     assert "schema v2 (latest v2), 0 tracks" in proc.stdout
+    assert "ok  analysis     ranking musicnn v1 (256-d" in proc.stdout
     assert proc.returncode == 1  # the fake iTunes URL is unreachable: a warning, not a failure
+
+
+def test_unwritable_cache_dir_names_the_path(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    music = tmp_path / "music"
+    music.mkdir()
+    proc = run(["--cache-dir", str(blocker / "cache"), "--data-dir", str(tmp_path / "d"), "ingest", "--path",
+                str(music)], tmp_path)
+    assert_one_line_error(proc, str(blocker / "cache"))

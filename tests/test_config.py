@@ -97,3 +97,14 @@ def test_ui_state_persists(isolated_env: Path) -> None:
     save_ui_state(s, theme="nord", k=12, exclude_artist=True, pane="library")
     again = load_ui_state(load_settings(env={}))
     assert (again.ui_theme, again.ui_k, again.ui_exclude_artist, again.ui_pane) == ("nord", 12, True, "library")
+
+
+def test_example_config_is_valid_and_states_the_defaults(isolated_env: Path) -> None:
+    example = Path(__file__).resolve().parent.parent / "assets" / "config.example.toml"
+    s = load_settings(example, env={})
+    d = load_settings(env={})
+    for name in ("itunes_base_url", "itunes_country", "itunes_rate_per_minute", "itunes_timeout",
+                 "itunes_max_retries", "itunes_transient_retries", "cache_keep_previews", "cache_max_mb",
+                 "preview_max_mb", "hubness", "explainer", "download_workers", "ui_k", "ui_exclude_artist"):
+        assert getattr(s, name) == getattr(d, name), name
+    assert s.extractor == "musicnn"

@@ -232,3 +232,32 @@ def test_statistics_refresh_by_themselves_when_the_library_outgrows_them() -> No
     assert tiny.stats is stats and tiny.stale == 12
     tiny.add(m.ids[37:40], m.matrix[37:40])  # 15 > 12.5: refreshed
     assert tiny.stats is not stats and tiny.stale == 0
+
+
+def test_pruned_mutual_proximity_search_is_exact() -> None:
+    """search() scores only the best rows by cosine under MP; it must equal ranking every row."""
+    from musicrec_tui.core.index import SimilarityIndex
+    from musicrec_tui.core.models import VectorMatrix
+
+    rng = np.random.default_rng(3)
+    n, d = 20_000, 32
+    centres = rng.standard_normal((40, d))
+    raw = (centres[rng.integers(0, 40, n)] + 0.7 * rng.standard_normal((n, d))).astype(np.float32)
+    raw[:50] *= 0.05  # hub-like rows near the centre of everything
+    index = SimilarityIndex(VectorMatrix("x", 1, np.arange(1, n + 1, dtype=np.int64), raw), ("g",) * d,
+                            hubness="mp")
+    for q in (0, 1, 7, 49, 123, 19_999):
+        query = index.rows[q]
+        keys, cos = index.scores(query)
+        keys = keys[0].copy()
+        keys[q] = -np.inf
+        expected = index._top(keys, cos[0], 25)
+        got = index.search(query, 25, exclude_rows=[q])
+        assert [h.id for h in got] == [h.id for h in expected]
+        assert np.allclose([h.score for h in got], [h.score for h in expected])
+    index.search(index.rows[0], 5)  # moments are cached now; an incremental add must refresh them
+    index.add(np.arange(n + 1, n + 501), raw[:500] + 0.3)
+    query = index.rows[n + 10]
+    keys, cos = index.scores(query)
+    expected = index._top(keys[0].copy(), cos[0], 10)
+    assert [h.id for h in index.search(query, 10)] == [h.id for h in expected]

@@ -166,6 +166,7 @@ class SimilarityIndex:
         self._mp: tuple[np.ndarray, np.ndarray] | None = None
         self._sum: np.ndarray | None = None  # sum and Gram matrix of the rows, kept only for mutual proximity
         self._gram: np.ndarray | None = None
+        self._moment_cache: tuple[np.ndarray, int, np.ndarray, np.ndarray] | None = None
         self.stats = Standardiser.fit(raw.reshape(n, dim) if n else np.zeros((0, dim), np.float32),
                                       self._factor, robust_below, clip)
         self.stale = 0
@@ -329,6 +330,7 @@ class SimilarityIndex:
         x64 = rows.astype(np.float64)
         self._sum += sign * x64.sum(axis=0)
         self._gram += sign * (x64.T @ x64)
+        self._moment_cache = None
 
     def _second_moments(self) -> tuple[np.ndarray, np.ndarray]:
         """Sum and Gram matrix of the rows, computed on first use (chunked) and then kept up to date."""
@@ -347,8 +349,11 @@ class SimilarityIndex:
         """Mean and standard deviation of each row's similarities to the library (exact, from m and C)."""
         n = max(1, self._n)
         total, gram = self._second_moments()
-        mean_row = (total / n).astype(np.float32)
-        second = (gram / n).astype(np.float32)
+        cached = self._moment_cache
+        if cached is None or cached[0] is not gram or cached[1] != n:
+            # float32 copies of m and C, rebuilt only when the rows change (_accumulate clears them)
+            cached = self._moment_cache = (gram, n, (total / n).astype(np.float32), (gram / n).astype(np.float32))
+        mean_row, second = cached[2], cached[3]
         mu = rows @ mean_row
         var = np.einsum("ij,ij->i", rows @ second, rows) - mu * mu
         return mu, np.sqrt(np.maximum(var, 1e-8)).astype(np.float32)
@@ -414,15 +419,85 @@ class SimilarityIndex:
 
         `exclude_ids`/`exclude_rows` are never returned; `mask` (bool, n) keeps only rows where it is True.
         """
-        score, cos = self.scores(query)
-        score, cos = score[0].copy(), cos[0]
         banned = np.fromiter((int(r) for r in exclude_rows), dtype=np.intp)
         by_id = self.rows_of(exclude_ids)
         banned = np.concatenate([banned, by_id[by_id >= 0]])
+        if self.hubness == "mp":
+            return self._search_mp(np.asarray(query, dtype=np.float32).reshape(self.dim), k, banned, mask)
+        score, cos = self.scores(query)
+        score, cos = score[0].copy(), cos[0]
         score[banned] = -np.inf
         if mask is not None:
             score[~np.asarray(mask, dtype=bool)] = -np.inf
         return self._top(score, cos, k)
+
+    def _search_mp(self, query: np.ndarray, k: int, banned: np.ndarray, mask: np.ndarray | None) -> list[Hit]:
+        """Exact mutual-proximity top-k without scoring every row.
+
+        MP_j = Phi_q(s_j) * Phi_j(s_j) <= Phi_q(s_j), which grows with the cosine s_j. So score the m best rows
+        by cosine first; the k-th best MP among them gives a cosine s* below which no row can beat it, and the
+        rows above s* (usually those already scored) are all that is ranked. Exact, in at most two passes.
+        """
+        from scipy.special import ndtr, ndtri
+
+        with self._blas_limit():
+            cos = self._x[: self._n] @ query
+        masked = cos.copy() if mask is not None or banned.size else cos
+        masked[banned] = -np.inf
+        if mask is not None:
+            masked[~np.asarray(mask, dtype=bool)] = -np.inf
+        valid = int(np.count_nonzero(masked > -np.inf))
+        if min(int(k), valid) <= 0:
+            return []
+        mu, sd = self._mp_stats()
+        q_mu, q_sd = (float(v[0]) for v in self._moments(query[None, :]))
+
+        def keys_of(rows: np.ndarray) -> np.ndarray:
+            c = cos[rows].astype(np.float64)
+            tail_q = ndtr((q_mu - c) / q_sd)
+            tail_j = ndtr((mu[rows] - c) / sd[rows])
+            return -np.log(np.maximum(tail_q + tail_j - tail_q * tail_j, 1e-300))
+
+        kk = min(int(k), valid)
+        m = min(valid, max(4 * kk, 2048))
+        cand = self._top_by_threshold(masked, m, kk)
+        keys = keys_of(cand)
+        if cand.shape[0] < valid:
+            kth = float(np.partition(keys, keys.shape[0] - kk)[keys.shape[0] - kk])  # k-th best key so far
+            # every row with a cosine above s* could still beat it (its bound -log tail_q(s) exceeds kth)
+            s_star = q_mu - q_sd * float(ndtri(min(max(np.exp(-kth), 1e-300), 1.0)))
+            if s_star < float(masked[cand].min()):
+                cand = np.nonzero(masked >= s_star)[0]
+                cand = cand[masked[cand] > -np.inf]
+                keys = keys_of(cand)
+        return self._top_of(cand, keys, cos, kk)
+
+    def _top_of(self, rows: np.ndarray, keys: np.ndarray, cos: np.ndarray, k: int) -> list[Hit]:
+        """The k best of `rows` by `keys` (MP keys), best first, ties to 1e-6 by track id."""
+        if k < rows.shape[0]:
+            part = np.argpartition(-keys, k - 1)[:k]
+            rows, keys = rows[part], keys[part]
+        ids = self._ids[rows]
+        order = np.lexsort((ids, -np.round(keys, 6)))
+        return [Hit(int(ids[i]), int(rows[i]), float(-np.expm1(-keys[i])), float(cos[rows[i]])) for i in order]
+
+    @staticmethod
+    def _top_by_threshold(values: np.ndarray, m: int, at_least: int) -> np.ndarray:
+        """Rows of roughly the m largest finite values: a threshold estimated from a strided sample, then one
+        comparison pass (cheaper than an argpartition of every row); exactly the m largest if that misses."""
+        n = values.shape[0]
+        if m >= n:
+            return np.flatnonzero(values > -np.inf)
+        sample = values[:: max(1, n // 4096)]
+        cut = int(sample.shape[0] * (1.0 - m / n))
+        if 0 < cut < sample.shape[0]:
+            threshold = np.partition(sample, cut)[cut]
+            if threshold > -np.inf:
+                rows = np.flatnonzero(values >= threshold)
+                if at_least <= rows.shape[0] <= 8 * m:
+                    return rows
+        rows = np.argpartition(-values, m - 1)[:m]
+        return rows[values[rows] > -np.inf]
 
     def search_batch(self, queries: np.ndarray, k: int = 10, *, exclude_rows: np.ndarray | None = None,
                      chunk_elements: int = 32_000_000) -> list[list[Hit]]:
