@@ -1,40 +1,544 @@
-"""The full-screen app (minimal until the TUI lands): shows the library it opened, or why it could not."""
+"""The full-screen app: five panes in tabs, an always-visible player bar, a footer of the keys that apply now.
+
+Everything it talks to comes in a Services record (tui/launch.py builds the real one). Every database query,
+network call, decode and analysis runs in a thread worker; results come back with call_from_thread/messages.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+import contextlib
+import threading
+from functools import partial
+from multiprocessing import resource_tracker
+from typing import Any, ClassVar
 
+import numpy as np
+from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Static
+from textual.timer import Timer
+from textual.widgets import Footer, Header, TabbedContent, TabPane
 
-from ..config import Settings
+from ..config import Settings, save_ui_state
 from ..core.errors import MusicrecError
+from ..core.models import JobState, Track
+from ..playback import QueueItem
+from ..textfmt import clean
+from .commands import ActionsProvider, Command, help_sections
+from .messages import (
+    IngestFinished,
+    IngestProgress,
+    IngestRequested,
+    LibraryChanged,
+    PlayRequested,
+    ShowSimilar,
+    TrackFocused,
+)
+from .panes.analysis import AnalysisPane
+from .panes.ingest import IngestPane
+from .panes.library import LibraryPane
+from .panes.search import SearchPane
+from .panes.similar import SimilarPane
+from .screens import HelpScreen, UnavailableScreen
+from .services import Services, ingest_update
+from .widgets.player_bar import PlayerBar
+
+PANES = ("search", "library", "similar", "ingest", "analysis")
+PANE_TITLES = {"search": "1 Search", "library": "2 Library", "similar": "3 Similar", "ingest": "4 Ingest",
+               "analysis": "5 Analysis"}
+RELOAD_DELAY = 0.5  # batch library reloads while an ingest finishes many tracks
+ART_CELLS = 6  # artwork is ART_CELLS wide and ART_CELLS/2 lines tall (half-blocks)
 
 
 class MusicrecApp(App[int]):
     TITLE = "musicrec"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", "Quit", id="quit")]
+    CSS_PATH = "app.tcss"
+    COMMANDS: ClassVar = App.COMMANDS | {ActionsProvider}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "pane('search')", "Search pane", show=False, id="pane.search"),
+        Binding("2", "pane('library')", "Library pane", show=False, id="pane.library"),
+        Binding("3", "pane('similar')", "Similar pane", show=False, id="pane.similar"),
+        Binding("4", "pane('ingest')", "Ingest pane", show=False, id="pane.ingest"),
+        Binding("5", "pane('analysis')", "Analysis pane", show=False, id="pane.analysis"),
+        Binding("slash", "find", "Search/filter", id="app.find"),
+        Binding("space", "play_pause", "Play/pause", id="player.toggle"),
+        Binding("s", "stop", "Stop", show=False, id="player.stop"),
+        Binding("f", "seek(5)", "Seek +5 s", show=False, id="player.forward"),
+        Binding("b", "seek(-5)", "Seek -5 s", show=False, id="player.backward"),
+        Binding("plus,equals_sign", "volume(1)", "Volume up", show=False, id="player.volume_up"),
+        Binding("minus", "volume(-1)", "Volume down", show=False, id="player.volume_down"),
+        Binding("n", "next", "Next track", show=False, id="player.next"),
+        Binding("p", "previous", "Previous track", show=False, id="player.previous"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, services: Services) -> None:
         super().__init__()
+        # The ingest pipeline analyses in spawned processes; multiprocessing's resource tracker hands its child
+        # sys.stderr.fileno(), which is -1 once Textual captures stderr. Start the tracker now, while it is real.
+        resource_tracker.ensure_running()
         self.settings = settings
+        self.services = services
+        self.library: Any = None
+        self.active_pane = settings.ui_pane if settings.ui_pane in PANES else "search"
+        self._pipeline: Any = None
+        self._ingest_running = False
+        self._ingest_again = False
+        self._cancel = threading.Event()
+        self._ui_lock = threading.Lock()
+        self._reload_timer: Timer | None = None
+        self._stats: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._art_cache: dict[str, Any] = {}
+        self._library_open = False
 
+    # ---- layout --------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Opening the library…", id="status")
+        with TabbedContent(initial=self.active_pane, id="panes"):
+            with TabPane(PANE_TITLES["search"], id="search"):
+                yield SearchPane(id="search-pane")
+            with TabPane(PANE_TITLES["library"], id="library"):
+                yield LibraryPane(id="library-pane")
+            with TabPane(PANE_TITLES["similar"], id="similar"):
+                yield SimilarPane(k=self.settings.ui_k, exclude_artist=self.settings.ui_exclude_artist,
+                                  id="similar-pane")
+            with TabPane(PANE_TITLES["ingest"], id="ingest"):
+                yield IngestPane(id="ingest-pane")
+            with TabPane(PANE_TITLES["analysis"], id="analysis"):
+                yield AnalysisPane(id="analysis-pane")
+        yield PlayerBar(id="player-bar")
         yield Footer()
 
-    def on_mount(self) -> None:
-        self.sub_title = self.settings.masked_db_url
-        self.run_worker(self._open_library, thread=True, exit_on_error=False)
+    @property
+    def search_pane(self) -> SearchPane:
+        return self.query_one(SearchPane)
 
+    @property
+    def library_pane(self) -> LibraryPane:
+        return self.query_one(LibraryPane)
+
+    @property
+    def similar_pane(self) -> SimilarPane:
+        return self.query_one(SimilarPane)
+
+    @property
+    def ingest_pane(self) -> IngestPane:
+        return self.query_one(IngestPane)
+
+    @property
+    def analysis_pane(self) -> AnalysisPane:
+        return self.query_one(AnalysisPane)
+
+    @property
+    def player_bar(self) -> PlayerBar:
+        return self.query_one(PlayerBar)
+
+    def on_mount(self) -> None:
+        if self.settings.keymap:
+            self.set_keymap(dict(self.settings.keymap))
+        if self.settings.ui_theme and self.settings.ui_theme in self.available_themes:
+            self.theme = self.settings.ui_theme
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.sub_title = self.settings.masked_db_url
+        self._open_library()
+
+    # ---- the library ---------------------------------------------------------------------------------
     def _open_library(self) -> None:
-        from ..store import open_library
+        self.run_worker(self._open_library_worker, thread=True, group="open-library", exclusive=True,
+                        exit_on_error=False)
+
+    def _open_library_worker(self) -> None:
+        player = self.services.player
+        _ = player.available  # a lazily built player probes its device here, off the UI thread
+        self.call_from_thread(self.player_bar.attach, player)
+        try:
+            lib = self.services.open_library()
+            total = lib.count_tracks()
+            jobs = lib.list_jobs()
+        except MusicrecError as exc:
+            self.call_from_thread(self._library_failed, exc.one_line())
+            return
+        self.call_from_thread(self._library_ready, lib, total, jobs)
+
+    def _library_failed(self, message: str) -> None:
+        self.push_screen(UnavailableScreen(self.settings.masked_db_url, message), lambda _: self._open_library())
+
+    def _library_ready(self, lib: Any, total: int, jobs: list[Any]) -> None:
+        self.library = lib
+        self._library_open = True
+        self.library_pane.attach(lib)
+        self.ingest_pane.load_jobs(jobs)
+        if total == 0:
+            self.search_pane.show_welcome(True)
+            if self.active_pane != "search":
+                self.action_pane("search")
+            else:
+                self.search_pane.focus_input()
+        else:
+            self.search_pane.show_welcome(False)
+            # Similar and Analysis need a seed, which is not remembered: reopen those on the Library.
+            saved = self.settings.ui_pane
+            self.action_pane(saved if saved in ("search", "library", "ingest") else "library")
+        queued = sum(1 for job in jobs if job.state is JobState.QUEUED)
+        if queued:
+            self.notify(f"Resuming {queued} queued ingest job(s).", title="Ingest")
+            self._ensure_ingest_running()
+
+    def on_unmount(self) -> None:
+        self._cancel.set()
+        with contextlib.suppress(MusicrecError):
+            self.services.player.stop()
+
+    # ---- panes ---------------------------------------------------------------------------------------
+    def action_pane(self, name: str) -> None:
+        if name not in PANES:
+            return
+        self.query_one("#panes", TabbedContent).active = name
+        self._pane_shown(name)
+
+    @on(TabbedContent.TabActivated, "#panes")
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        name = event.pane.id or "search"
+        current = self.query_one("#panes", TabbedContent).active
+        if name == current and name != self.active_pane:  # a click on a tab (stale events are ignored)
+            self._pane_shown(name)
+
+    def _pane_shown(self, name: str) -> None:
+        changed = name != self.active_pane
+        self.active_pane = name
+        self._focus_pane(name)
+        if name == "analysis":
+            self.call_after_refresh(self.analysis_pane.action_analyse)  # once laid out: its width is known
+        if changed:
+            self.remember_ui(pane=name)
+
+    def _focus_pane(self, name: str) -> None:
+        targets = {"search": "#search-results", "library": "#library-table", "similar": "#similar-table",
+                   "ingest": "#ingest-table", "analysis": "#analysis-pane"}
+        if name == "search" and not self.search_pane.results:
+            self.search_pane.focus_input()
+            return
+        found = self.query(targets[name])
+        if found and found.first().display:
+            found.first().focus()
+        else:
+            self.set_focus(None)
+
+    def action_find(self) -> None:
+        if self.active_pane == "library":
+            self.library_pane.focus_filter()
+        else:
+            self.action_pane("search")
+            self.search_pane.focus_input()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(help_sections(self)))
+
+    async def run_command(self, cmd: Command) -> None:
+        """Run a palette command: app-level actions here, pane actions on their pane (shown first)."""
+        if cmd.pane is None:
+            await self.run_action(cmd.binding.action)
+            return
+        self.action_pane(cmd.pane)
+        pane = self.query_one(f"#{cmd.pane}-pane")
+        if cmd.binding.id == "library.select":
+            await self.run_action(cmd.binding.action, self.library_pane.table)
+        else:
+            await self.run_action(cmd.binding.action, pane)
+
+    # ---- UI state ------------------------------------------------------------------------------------
+    def remember_ui(self, **values: Any) -> None:
+        """Persist pane/theme/k/exclude_artist to the config dir (in a worker: it writes a file)."""
+        self.run_worker(partial(self._save_ui, values), thread=True, group="ui-state", exit_on_error=False)
+
+    def _save_ui(self, values: dict[str, Any]) -> None:
+        try:
+            with self._ui_lock:  # read-modify-write of one small file: one writer at a time
+                save_ui_state(self.settings, **values)
+        except MusicrecError as exc:
+            self.call_from_thread(self.notify, exc.one_line(), title="Settings", severity="warning")
+
+    def _theme_changed(self, theme: Any) -> None:
+        self.remember_ui(theme=theme.name)
+
+    # ---- messages from panes -------------------------------------------------------------------------
+    def _alive(self) -> bool:
+        """False while the app is closing and its panes are gone (late worker messages are then dropped)."""
+        return self.is_running and bool(self.screen_stack) and bool(self.query("#panes"))
+
+    @on(ShowSimilar)
+    def _show_similar(self, message: ShowSimilar) -> None:
+        if not self._alive():
+            return
+        self.action_pane("similar")
+        self.similar_pane.show(message.seeds)
+
+    @on(TrackFocused)
+    def _track_focused(self, message: TrackFocused) -> None:
+        if not self._alive():
+            return
+        self.analysis_pane.follow(message.track)
+
+    def seed_track(self) -> Track | None:
+        seeds = self.similar_pane.seeds
+        return seeds[0] if seeds else None
+
+    @on(LibraryChanged)
+    def _library_changed(self, message: LibraryChanged) -> None:
+        if not self._alive():
+            return
+        self._schedule_reload()
+
+    def _schedule_reload(self) -> None:
+        if self._reload_timer is not None:
+            return
+
+        def reload() -> None:
+            self._reload_timer = None
+            if self._alive():
+                self.library_pane.table.reload()
+
+        self._reload_timer = self.set_timer(RELOAD_DELAY, reload)
+
+    # ---- ingest --------------------------------------------------------------------------------------
+    @on(IngestRequested)
+    def _ingest_requested(self, message: IngestRequested) -> None:
+        self.start_ingest(message.tracks)
+
+    def start_ingest(self, tracks: list[Track]) -> None:
+        if self.library is None:
+            self.notify("The library is not open yet.", severity="warning")
+            return
+        self._cancel.clear()
+        self.run_worker(partial(self._enqueue_worker, tracks), thread=True, group="ingest-enqueue",
+                        exit_on_error=False)
+
+    def _pipeline_for_run(self) -> Any:
+        if self._pipeline is None:
+            self._pipeline = self.services.make_pipeline(self.library, self._pipeline_event)
+        return self._pipeline
+
+    def _pipeline_event(self, event: Any) -> None:
+        """Called on pipeline threads: hand the event to the UI thread without waiting."""
+        self.post_message(IngestProgress(ingest_update(event)))
+
+    def _enqueue_worker(self, tracks: list[Track]) -> None:
+        try:
+            self._pipeline_for_run().enqueue(tracks)
+            jobs = self.library.list_jobs()
+        except MusicrecError as exc:
+            self.call_from_thread(self.notify, exc.one_line(), title="Ingest", severity="error")
+            return
+        self.call_from_thread(self.ingest_pane.load_jobs, jobs)
+        if any(job.state is JobState.QUEUED for job in jobs):
+            self.call_from_thread(self._ensure_ingest_running)
+
+    def _ensure_ingest_running(self) -> None:
+        if self._ingest_running:
+            self._ingest_again = True
+            return
+        self._ingest_running = True
+        self._ingest_again = False
+        self.ingest_pane.set_running(True)
+        self.run_worker(self._run_worker, thread=True, group="ingest-run", exit_on_error=False)
+
+    def _run_worker(self) -> None:
+        error = None
+        try:
+            pipeline = self._pipeline_for_run()
+            while not self._cancel.is_set():
+                pipeline.run(self._cancel)
+                if self.library.job_counts().get(JobState.QUEUED, 0) == 0:
+                    break
+        except MusicrecError as exc:
+            error = exc.one_line()
+        finally:  # always tell the UI, even when the worker dies of something unexpected (it then reports)
+            self.post_message(IngestFinished(error))
+
+    @on(IngestProgress)
+    def _ingest_progress(self, message: IngestProgress) -> None:
+        if not self._alive():
+            return
+        update = message.update
+        self.ingest_pane.apply(update)
+        if update.kind == "already" and update.track is not None:
+            self.notify(f"“{clean(update.track.title)}” is already in the library, analysed.", title="Ingest",
+                        timeout=3)
+            self.search_pane.mark_ingested(update.track)
+        elif update.kind == "error" and update.error:
+            self.notify(update.error, title="Ingest stopped", severity="error")
+        if update.state is JobState.DONE:
+            if update.track is not None:
+                self.search_pane.mark_ingested(update.track)
+            self.search_pane.show_welcome(False)
+            self._schedule_reload()
+
+    @on(IngestFinished)
+    def _ingest_finished(self, message: IngestFinished) -> None:
+        self._ingest_running = False
+        if not self._alive():
+            return
+        self.ingest_pane.set_running(False)
+        if message.error:
+            self.notify(message.error, title="Ingest stopped", severity="error")
+        self._schedule_reload()
+        self._refresh_jobs()
+        if self._ingest_again and not self._cancel.is_set():
+            self._ensure_ingest_running()
+
+    def _refresh_jobs(self) -> None:
+        self.run_worker(self._jobs_worker, thread=True, group="jobs", exclusive=True, exit_on_error=False)
+
+    def _jobs_worker(self, action: str | None = None) -> None:
+        try:
+            if action == "retry":
+                n = self.library.retry_failed()
+                self.call_from_thread(self.notify, f"{n} failed job(s) queued again.", title="Ingest")
+            elif action == "cancel":
+                n = self.library.cancel_queued()
+                self.call_from_thread(self.notify, f"Cancelled {n} queued job(s).", title="Ingest")
+            elif action == "clear":
+                self.library.clear_finished_jobs()
+            jobs = self.library.list_jobs()
+        except MusicrecError as exc:
+            self.call_from_thread(self.notify, exc.one_line(), title="Ingest", severity="error")
+            return
+        self.call_from_thread(self.ingest_pane.load_jobs, jobs)
+        if action == "retry" and any(job.state is JobState.QUEUED for job in jobs):
+            self.call_from_thread(self._ensure_ingest_running)
+
+    def retry_failed(self) -> None:
+        if self.library is not None:
+            self._cancel.clear()
+            self.run_worker(partial(self._jobs_worker, "retry"), thread=True, group="jobs", exit_on_error=False)
+
+    def cancel_ingest(self) -> None:
+        if self.library is not None:
+            self._cancel.set()
+            self.run_worker(partial(self._jobs_worker, "cancel"), thread=True, group="jobs", exit_on_error=False)
+
+    def clear_finished(self) -> None:
+        if self.library is not None:
+            self.run_worker(partial(self._jobs_worker, "clear"), thread=True, group="jobs", exit_on_error=False)
+
+    # ---- playback ------------------------------------------------------------------------------------
+    @on(PlayRequested)
+    def _play_requested(self, message: PlayRequested) -> None:
+        self.play(message.tracks, message.start)
+
+    def play(self, tracks: list[Track], start: int = 0) -> None:
+        if not self.services.player.available:
+            return  # the player bar already says why, once; no nagging on every key
+        self.notify(f"Loading “{clean(tracks[start].title)}”…", title="Playback", timeout=2)
+        self.run_worker(partial(self._play_worker, tracks, start), thread=True, group="player", exclusive=True,
+                        exit_on_error=False)
+
+    def _play_worker(self, tracks: list[Track], start: int) -> None:
+        """Fetch previews (cached, or downloaded into the cache) and hand the player its queue."""
+        items, begin, failures = [], 0, []
+        for i, track in enumerate(tracks):
+            try:
+                path = self.services.previews.fetch(track).path
+            except MusicrecError as exc:
+                failures.append(f"{clean(track.title)}: {exc.one_line()}")
+                continue
+            if i <= start:
+                begin = len(items)
+            items.append(QueueItem(str(path), f"{clean(track.title)} — {clean(track.artist)}", track))
+        if failures:
+            self.call_from_thread(self.notify, "; ".join(failures[:3]), title="Cannot play", severity="error")
+        if not items:
+            return
+        player = self.services.player
+        player.set_queue(items, begin)
+        player.play()
+
+    def _current_selection(self) -> list[Track]:
+        if self.active_pane == "search":
+            track = self.search_pane.current()
+        elif self.active_pane == "similar":
+            item = self.similar_pane.current()
+            track = item.track if item else None
+        else:
+            track = self.library_pane.table.current
+        return [track] if track is not None else []
+
+    def action_play_pause(self) -> None:
+        player = self.services.player
+        state = str(getattr(player.state, "value", player.state))
+        if state == "off":
+            return
+        if state in ("idle", "ended", "error"):
+            chosen = self._current_selection()
+            if chosen:
+                self.play(chosen)
+            return
+        player.toggle()
+        self.player_bar.poll()
+
+    def action_stop(self) -> None:
+        self.services.player.stop()
+        self.player_bar.poll()
+
+    def action_seek(self, seconds: float) -> None:
+        self.services.player.seek(float(seconds), relative=True)
+        self.player_bar.poll()
+
+    def action_volume(self, direction: int) -> None:
+        player = self.services.player
+        if direction > 0:
+            player.volume_up()
+        else:
+            player.volume_down()
+        self.player_bar.poll()
+
+    def action_next(self) -> None:
+        self.run_worker(self.services.player.next, thread=True, group="player", exclusive=True,
+                        exit_on_error=False)
+
+    def action_previous(self) -> None:
+        self.run_worker(self.services.player.previous, thread=True, group="player", exclusive=True,
+                        exit_on_error=False)
+
+    # ---- artwork -------------------------------------------------------------------------------------
+    def request_artwork(self, track: Track | None) -> None:
+        if track is None or not track.artwork_url or self.services.download is None:
+            self.player_bar.show_artwork(None)
+            return
+        key = f"{track.source}-{track.external_id}"
+        if key in self._art_cache:
+            self.player_bar.show_artwork(self._art_cache[key])
+            return
+        self.run_worker(partial(self._artwork_worker, track, key), thread=True, group="artwork", exclusive=True,
+                        exit_on_error=False)
+
+    def _artwork_worker(self, track: Track, key: str) -> None:
+        from .artwork import artwork_text
 
         try:
-            with open_library(self.settings.db_url) as lib:
-                text = f"{lib.count_tracks()} tracks in the library. Add music with `musicrec ingest TERM`."
-        except MusicrecError as exc:
-            text = f"Cannot open the library: {exc.one_line()}"
-        self.call_from_thread(self.query_one("#status", Static).update, text)
+            art = artwork_text(track, self.services, ART_CELLS, key)
+        except (MusicrecError, OSError):
+            art = None
+        if art is not None:
+            self._art_cache[key] = art
+        self.call_from_thread(self.player_bar.show_artwork, art)
+
+    # ---- analysis support (called from workers) ------------------------------------------------------
+    def compare_groups(self, track: Track, seed: Track) -> list[tuple[str, float]]:
+        """Per-group similarity of two library tracks' vectors (runs in a worker)."""
+        from ..core import features
+        from .analysis import group_similarity
+
+        extractor = features.get(self.services.extractor)
+        a = self.library.get_vector(int(track.id or 0), extractor.name)
+        b = self.library.get_vector(int(seed.id or 0), extractor.name)
+        if a is None or b is None or a.dim != extractor.dim or b.dim != extractor.dim:
+            return []
+        key = (extractor.name, extractor.version)
+        if key not in self._stats:
+            matrix = self.library.load_matrix(extractor.name, extractor.version).matrix
+            if matrix.size:
+                self._stats[key] = (matrix.mean(axis=0), matrix.std(axis=0))
+        mean, std = self._stats.get(key, (None, None))
+        return group_similarity(a.values, b.values, extractor.groups, mean, std)

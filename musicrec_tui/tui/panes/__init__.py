@@ -1,0 +1,1 @@
+"""The five panes: Search, Library, Similar, Ingest, Analysis."""

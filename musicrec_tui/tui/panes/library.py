@@ -1,0 +1,176 @@
+"""Library pane: the whole library in a virtual table; filter as you type, sort, delete, re-analyse, similar."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.timer import Timer
+from textual.widgets import Input, Static
+
+from ...core.errors import MusicrecError
+from ...core.models import Track
+from ...textfmt import clean
+from ..messages import IngestRequested, LibraryChanged, PlayRequested, ShowSimilar, TrackFocused
+from ..screens import ConfirmScreen
+from ..widgets.track_table import COLUMNS, TrackTable
+
+if TYPE_CHECKING:
+    from ..app import MusicrecApp
+
+FILTER_DELAY = 0.15  # seconds of quiet typing before the filter query runs
+EMPTY = ("[b]Your library is empty.[/b]  Press [b]1[/b] to search the iTunes catalogue and add songs; "
+         "they show up here once analysed.")
+
+
+class LibraryPane(Vertical):
+    """Filter input, the virtual table and a counts line."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("l", "listen", "Listen", id="library.listen"),
+        Binding("o", "cycle_sort", "Sort", id="library.sort"),
+        Binding("O", "reverse_sort", "Reverse", show=False, id="library.reverse"),
+        Binding("d,delete", "delete", "Delete", id="library.delete"),
+        Binding("r", "reanalyse", "Re-analyse", id="library.reanalyse"),
+        Binding("escape", "focus_table", "Table", show=False, id="library.table"),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._debounce: Timer | None = None
+        self.library_total: int | None = None
+
+    @property
+    def mapp(self) -> MusicrecApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def table(self) -> TrackTable:
+        return self.query_one(TrackTable)
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="Filter by title, artist, album or genre (type to filter)", id="library-filter")
+        yield Static(EMPTY, id="library-empty")
+        yield TrackTable(id="library-table")
+        yield Static("Opening the library…", id="library-status", classes="status")
+
+    def on_mount(self) -> None:
+        self.query_one("#library-empty").display = False
+
+    def attach(self, library: Any) -> None:
+        """The library is open: start showing it."""
+        self.table.library = library
+        self.table.set_query()
+
+    # ---- filter --------------------------------------------------------------------------------------
+    @on(Input.Changed, "#library-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(FILTER_DELAY, partial(self.apply_filter, event.value))
+
+    @on(Input.Submitted, "#library-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        self.apply_filter(event.value)
+        self.table.focus()
+
+    def apply_filter(self, text: str) -> None:
+        if text.strip() != self.table.search:
+            self.table.set_query(search=text)
+
+    def focus_filter(self) -> None:
+        self.query_one("#library-filter", Input).focus()
+
+    def action_focus_table(self) -> None:
+        self.table.focus()
+
+    # ---- table events --------------------------------------------------------------------------------
+    @on(TrackTable.Counted)
+    def _counted(self, event: TrackTable.Counted) -> None:
+        table = self.table
+        if event.error:
+            self.query_one("#library-status", Static).update(f"[b red]Library:[/] {clean(event.error)}")
+            return
+        if not table.search:
+            self.library_total = event.total
+        empty = self.library_total == 0
+        self.query_one("#library-empty").display = empty
+        table.display = not empty
+        self._status()
+
+    def _status(self) -> None:
+        table = self.table
+        total = self.library_total
+        label = next(c.label for c in COLUMNS if c.key == table.sort)
+        order = "descending" if table.descending else "ascending"
+        if table.search:
+            counts = f"{table.total:,} of {total:,} tracks match “{clean(table.search)}”" if total is not None \
+                else f"{table.total:,} tracks match"
+        else:
+            counts = f"{table.total:,} tracks"
+        self.query_one("#library-status", Static).update(
+            f"{counts} · sorted by {label} ({order}) · [b]Enter[/b] similar · [b]/[/b] filter · [b]o[/b] sort")
+
+    @on(TrackTable.Highlighted)
+    def _highlighted(self, event: TrackTable.Highlighted) -> None:
+        if event.track is not None:
+            self.post_message(TrackFocused(event.track))
+
+    @on(TrackTable.Selected)
+    def _selected(self, event: TrackTable.Selected) -> None:
+        self.post_message(ShowSimilar([event.track]))
+
+    # ---- actions -------------------------------------------------------------------------------------
+    def action_cycle_sort(self) -> None:
+        keys = [c.key for c in COLUMNS]
+        self.table.set_query(sort=keys[(keys.index(self.table.sort) + 1) % len(keys)], descending=False)
+        self._status()
+
+    def action_reverse_sort(self) -> None:
+        self.table.set_query(descending=not self.table.descending)
+        self._status()
+
+    def action_listen(self) -> None:
+        track = self.table.current
+        if track is not None:
+            self.post_message(PlayRequested([track]))
+
+    def action_delete(self) -> None:
+        track = self.table.current
+        if track is None:
+            return
+        question = f"Delete “{clean(track.title)}” by {clean(track.artist)} from the library?"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(partial(self._delete, track), thread=True, group="library-write",
+                                exit_on_error=False)
+
+        self.app.push_screen(ConfirmScreen(question, "Delete"), answered)
+
+    def _delete(self, track: Track) -> None:
+        try:
+            gone = self.mapp.library.delete_track(int(track.id or 0))
+        except MusicrecError as exc:
+            self.app.call_from_thread(self.app.notify, exc.one_line(), title="Delete", severity="error")
+            return
+        if gone:
+            self.app.call_from_thread(self.app.notify, f"Deleted “{clean(track.title)}”.", title="Library")
+        self.post_message(LibraryChanged())
+
+    def action_reanalyse(self) -> None:
+        track = self.table.current
+        if track is None:
+            return
+        if not track.ingestible:
+            self.app.notify("No audio to re-analyse for this track.", severity="warning")
+            return
+        self.post_message(IngestRequested([track]))
+        self.app.notify(f"“{clean(track.title)}” queued for analysis (skipped when its vector is current) — "
+                        "see 4 Ingest.", title="Library")

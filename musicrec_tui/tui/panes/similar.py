@@ -1,0 +1,232 @@
+"""Similar pane: the ranked neighbours of a seed (or of several marked tracks: a radio)."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from ...core.errors import MusicrecError
+from ...core.models import Track
+from ...textfmt import clean
+from ..export import write_export
+from ..messages import PlayRequested, TrackFocused
+from ..screens import PathScreen
+from ..services import Similar
+from ..widgets.lists import KeyTable
+
+if TYPE_CHECKING:
+    from ..app import MusicrecApp
+
+K_STEP = 5
+BAR = 10
+
+
+def score_bar(score: float, width: int = BAR) -> str:
+    """A score in [0, 1] as a bar of eighths, then the number."""
+    value = min(1.0, max(0.0, float(score)))
+    eighths = round(value * width * 8)
+    full, part = divmod(eighths, 8)
+    bar = "█" * full + ("" if part == 0 else " ▏▎▍▌▋▊▉"[part])
+    return f"{bar:<{width}} {value:.3f}"
+
+
+class SimilarPane(Vertical):
+    """A header naming the seed and the options, the ranked table, and a status line."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("l", "listen", "Listen", id="similar.listen"),
+        Binding("P", "play_all", "Play list", id="similar.play_all"),
+        Binding("m", "mark", "Mark", id="similar.mark"),
+        Binding("R", "radio", "Radio", id="similar.radio"),
+        Binding("e", "toggle_exclude", "Excl. artist", id="similar.exclude_artist"),
+        Binding("right_square_bracket", "k(1)", "k+", id="similar.k_up"),
+        Binding("left_square_bracket", "k(-1)", "k-", id="similar.k_down"),
+        Binding("x", "export", "Export", id="similar.export"),
+        Binding("backspace", "back", "Back", id="similar.back"),
+    ]
+
+    def __init__(self, k: int = 10, exclude_artist: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.k = k
+        self.exclude_artist = exclude_artist
+        self.seeds: list[Track] = []
+        self.items: list[Similar] = []
+        self.marked: set[int] = set()
+        self.history: list[list[Track]] = []
+
+    @property
+    def mapp(self) -> MusicrecApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Static("Pick a track in [b]2 Library[/b] and press [b]Enter[/b] to see songs that sound like it.",
+                     id="similar-header")
+        table = KeyTable(id="similar-table")
+        table.add_columns("", "#", "Score", "Title", "Artist", "Why")
+        yield table
+        yield Static("", id="similar-status", classes="status")
+
+    def _header(self) -> None:
+        if not self.seeds:
+            return
+        if len(self.seeds) == 1:
+            seed = self.seeds[0]
+            who = f"[b]{clean(seed.title)}[/b] — {clean(seed.artist)}"
+        else:
+            who = f"[b]radio[/b] from {len(self.seeds)} tracks: " + ", ".join(clean(t.title) for t in self.seeds[:3])
+        same = "hidden" if self.exclude_artist else "shown"
+        self.query_one("#similar-header", Static).update(
+            f"Similar to {who}   [dim]k = {self.k} · same artist {same}[/dim]")
+
+    # ---- loading -------------------------------------------------------------------------------------
+    def show(self, seeds: list[Track], remember: bool = True) -> None:
+        """Rank the neighbours of `seeds` in a worker."""
+        if remember and self.seeds and [t.id for t in seeds] != [t.id for t in self.seeds]:
+            self.history.append(self.seeds)
+        self.seeds = list(seeds)
+        self.marked.clear()
+        self._header()
+        self.refresh_list()
+
+    def refresh_list(self) -> None:
+        if not self.seeds or self.mapp.library is None:
+            return
+        self.query_one("#similar-status", Static).update("Ranking…")
+        ids = [int(t.id or 0) for t in self.seeds]
+        self.run_worker(partial(self._rank, ids, self.k, self.exclude_artist), thread=True, group="similar",
+                        exclusive=True, exit_on_error=False)
+
+    def _rank(self, ids: list[int], k: int, exclude: bool) -> None:
+        try:
+            items = self.mapp.services.recommend(self.mapp.library, ids, k, exclude)
+        except MusicrecError as exc:
+            self.app.call_from_thread(self._failed, exc.one_line())
+            return
+        self.app.call_from_thread(self._show_items, ids, items)
+
+    def _failed(self, message: str) -> None:
+        self.items = []
+        self.query_one("#similar-table", KeyTable).clear()
+        self.query_one("#similar-status", Static).update(f"[b red]No similar songs:[/] {clean(message)}")
+
+    def _show_items(self, ids: list[int], items: list[Similar]) -> None:
+        if ids != [int(t.id or 0) for t in self.seeds]:
+            return
+        self.items = items
+        self._fill()
+        table = self.query_one("#similar-table", KeyTable)
+        if self.mapp.active_pane == "similar":
+            table.focus()
+        if items:
+            self.query_one("#similar-status", Static).update(
+                f"{len(items)} similar · [b]Enter[/b] go to · [b]l[/b] listen · [b]P[/b] play all · [b]m[/b] mark, "
+                f"[b]R[/b] radio · [b]e[/b] same artist · [b]\\[ ][/b] k · [b]x[/b] export")
+        else:
+            self.query_one("#similar-status", Static).update(
+                "No neighbours yet: ingest more songs (1 Search) and they will appear here.")
+
+    def _fill(self) -> None:
+        table = self.query_one("#similar-table", KeyTable)
+        row = table.cursor_row
+        table.clear()
+        for i, s in enumerate(self.items):
+            mark = "●" if int(s.track.id or 0) in self.marked else ""
+            table.add_row(mark, str(s.rank), score_bar(s.score), clean(s.track.title), clean(s.track.artist),
+                          ", ".join(s.groups[:3]), key=str(i))
+        if self.items:
+            table.move_cursor(row=min(row, len(self.items) - 1))
+
+    def current(self) -> Similar | None:
+        table = self.query_one("#similar-table", KeyTable)
+        if not self.items:
+            return None
+        return self.items[min(table.cursor_row, len(self.items) - 1)]
+
+    # ---- events and actions --------------------------------------------------------------------------
+    @on(DataTable.RowHighlighted, "#similar-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        item = self.current()
+        if item is not None:
+            self.post_message(TrackFocused(item.track))
+
+    @on(DataTable.RowSelected, "#similar-table")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        item = self.items[int(str(event.row_key.value))]
+        self.show([item.track])
+
+    def action_back(self) -> None:
+        if self.history:
+            self.show(self.history.pop(), remember=False)
+
+    def action_listen(self) -> None:
+        item = self.current()
+        if item is not None:
+            self.post_message(PlayRequested([item.track]))
+
+    def action_play_all(self) -> None:
+        if self.items:
+            table = self.query_one("#similar-table", KeyTable)
+            self.post_message(PlayRequested([s.track for s in self.items], start=table.cursor_row))
+
+    def action_mark(self) -> None:
+        item = self.current()
+        if item is None:
+            return
+        tid = int(item.track.id or 0)
+        self.marked.symmetric_difference_update({tid})
+        self._fill()
+        table = self.query_one("#similar-table", KeyTable)
+        table.move_cursor(row=min(table.cursor_row + 1, len(self.items) - 1))
+
+    def action_radio(self) -> None:
+        seeds = [s.track for s in self.items if int(s.track.id or 0) in self.marked]
+        if not seeds:
+            self.app.notify("Mark tracks with m first; R then builds a radio from all of them.", severity="warning")
+            return
+        self.show(seeds)
+
+    def action_toggle_exclude(self) -> None:
+        self.exclude_artist = not self.exclude_artist
+        self.mapp.remember_ui(exclude_artist=self.exclude_artist)
+        self._header()
+        self.refresh_list()
+
+    def action_k(self, direction: int) -> None:
+        k = K_STEP if (self.k == 1 and direction > 0) else max(1, min(200, self.k + direction * K_STEP))
+        if k == self.k:
+            return
+        self.k = k
+        self.mapp.remember_ui(k=k)
+        self._header()
+        self.refresh_list()
+
+    def action_export(self) -> None:
+        if not self.items:
+            self.app.notify("Nothing to export yet.", severity="warning")
+            return
+        seed = self.seeds[0]
+        default = str(Path.home() / f"musicrec-similar-{seed.id}.m3u")
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.run_worker(partial(self._export, path), thread=True, group="export", exit_on_error=False)
+
+        self.app.push_screen(PathScreen("Export the list to (a .json name writes JSON, anything else M3U):",
+                                        default, "Enter writes · Escape cancels"), chosen)
+
+    def _export(self, path: Path) -> None:
+        try:
+            written = write_export(path, self.seeds, self.items, self.mapp.services.extractor, self.k,
+                                   self.exclude_artist)
+        except MusicrecError as exc:
+            self.app.call_from_thread(self.app.notify, exc.one_line(), title="Export", severity="error")
+            return
+        self.app.call_from_thread(self.app.notify, f"Wrote {len(self.items)} songs to {written}", title="Export")

@@ -1,0 +1,48 @@
+"""The app's Services for tests: the real pieces, pointed at the fake iTunes server and a temp library.
+
+`stepped_player` is the real SoundDevicePlayer over playback's FakeOutput (no device; time moves on `step`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from musicrec_tui.config import Settings, load_settings
+from musicrec_tui.core.fetch import PreviewCache
+from musicrec_tui.core.itunes import ItunesClient
+from musicrec_tui.ingest.pipeline import IngestPipeline
+from musicrec_tui.playback import SoundDevicePlayer
+from musicrec_tui.playback.testing import FakeOutput
+from musicrec_tui.store import open_library
+from musicrec_tui.tui.services import Services
+from musicrec_tui.tui.wiring import make_recommender
+
+
+def stepped_player() -> tuple[SoundDevicePlayer, FakeOutput]:
+    """The real sounddevice player on playback's fake output stream, stepped: time moves only on `step`."""
+    output = FakeOutput(autorun=False, record=False)
+    return SoundDevicePlayer(samplerate=44100, blocksize=1024, stream_factory=output), output
+
+
+def make_settings(tmp_path: Path, db_url: str | None = None, **flags: Any) -> Settings:
+    return load_settings(env={}, flags={"db_url": db_url or f"sqlite://{tmp_path / 'lib.sqlite3'}",
+                                        "data_dir": tmp_path / "data", "cache_dir": tmp_path / "cache", **flags})
+
+
+def make_services(settings: Settings, itunes_url: str, player: Any) -> Services:
+    cache = PreviewCache(settings.paths.previews_dir)
+    client = ItunesClient(itunes_url, rate_per_minute=6000, max_retries=1, backoff_base=0.01, backoff_cap=0.02,
+                          timeout=5)
+    return Services(
+        open_library=lambda: open_library(settings.db_url),
+        catalogue=client,
+        previews=cache,
+        player=player,
+        make_pipeline=lambda library, on_event: IngestPipeline(settings, library, cache=cache, on_event=on_event,
+                                                               workers=1),
+        recommend=make_recommender(settings.extractor, settings.hubness),
+        extractor=settings.extractor,
+        download=None,
+        artwork_dir=settings.paths.artwork_dir,
+    )
