@@ -298,8 +298,8 @@ def _cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
     if not neighbours:
         print("No other analysed tracks yet: ingest more music.")
         return EXIT_OK
-    rows = [(str(n.rank), f"{n.score:.3f}", str(n.track.id), n.track.artist, n.track.title, _why(n.groups))
-            for n in neighbours]
+    rows = [(str(n.rank), f"{n.score:.3f}", str(n.track.id), n.track.artist, n.track.title,
+             " · ".join(f"{g} {share:.0%}" for g, share in n.why()[:3]) or "-") for n in neighbours]
     print(format_table(("#", "score", "id", "artist", "title", "alike in"), rows, widths=(3, 6, 7, 22, 30, 40)))
     return EXIT_OK
 
@@ -331,15 +331,6 @@ def _cmd_reanalyze(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(summary_text(summary).replace("Ingested", "Analysed", 1).replace(" · already in library 0", ""))
     return EXIT_FAILED if summary.failed else EXIT_OK
-
-
-def _why(groups: Sequence[tuple[str, float]]) -> str:
-    """The feature groups that made a track similar: positive contributions, as shares of their sum."""
-    positive = [(g, v) for g, v in groups if v > 0]
-    total = sum(v for _, v in positive)
-    if total <= 0:
-        return "-"
-    return " · ".join(f"{g} {v / total:.0%}" for g, v in sorted(positive, key=lambda gv: -gv[1])[:3])
 
 
 def _library(settings: Settings):

@@ -149,7 +149,16 @@ class Neighbour:
     cosine: float
     duplicates: tuple[int, ...] = ()
 
+    def why(self) -> tuple[tuple[str, float], ...]:
+        """The groups that pulled the two tracks together, each as its share of all that pulled (summing to 1),
+        largest first; groups that pulled them apart are left out."""
+        positive = [(g, share) for g, share in self.groups if share > 0]
+        total = sum(share for _, share in positive)
+        if total <= 0:
+            return ()
+        return tuple(sorted(((g, share / total) for g, share in positive), key=lambda gs: (-gs[1], gs[0])))
+
     @property
     def reasons(self) -> tuple[str, ...]:
-        """The groups that made it similar: positive shares of at least 15 %, largest first."""
-        return tuple(g for g, share in self.groups if share >= 0.15)
+        """The groups that made it similar: at least 15 % of what pulled the two together, largest first."""
+        return tuple(g for g, share in self.why() if share >= 0.15)

@@ -526,14 +526,18 @@ class MusicrecApp(App[int]):
 
     # ---- analysis support (called from workers) ------------------------------------------------------
     def compare_groups(self, track: Track, seed: Track) -> list[tuple[str, float]]:
-        """Per-group similarity of two library tracks' vectors (runs in a worker)."""
+        """Per-group similarity of two library tracks' vectors (runs in a worker): in the explainer's named groups
+        (timbre, rhythm ...) when both tracks have its vector, else in the ranking extractor's."""
         from ..core import features
         from .analysis import group_similarity
 
-        extractor = features.get(self.services.extractor)
-        a = self.library.get_vector(int(track.id or 0), extractor.name)
-        b = self.library.get_vector(int(seed.id or 0), extractor.name)
-        if a is None or b is None or a.dim != extractor.dim or b.dim != extractor.dim:
+        for name in dict.fromkeys(n for n in (self.settings.explainer, self.services.extractor) if n is not None):
+            extractor = features.get(name)
+            a = self.library.get_vector(int(track.id or 0), extractor.name)
+            b = self.library.get_vector(int(seed.id or 0), extractor.name)
+            if a is not None and b is not None and a.dim == b.dim == extractor.dim:
+                break
+        else:
             return []
         key = (extractor.name, extractor.version)
         if key not in self._stats:

@@ -37,7 +37,7 @@ def json_obj(seeds: Sequence[Track], items: Sequence[Similar], extractor: str | 
         "k": k,
         "exclude_artist": exclude_artist,
         "results": [{"rank": s.rank, "score": round(float(s.score), 6), **s.track.to_json(),
-                     "groups": list(s.groups)} for s in items],
+                     "groups": {g: round(share, 4) for g, share in s.groups}} for s in items],
     }
 
 

@@ -46,7 +46,7 @@ def make_services(settings: Settings) -> Any:
         previews=previews,
         player=Lazy(player),
         make_pipeline=pipeline,
-        recommend=make_recommender(settings.extractor, settings.hubness),
+        recommend=make_recommender(settings.extractor, settings.hubness, settings.explainer),
         extractor=settings.extractor,
         download=download_bytes,
         artwork_dir=settings.paths.artwork_dir,

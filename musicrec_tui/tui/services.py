@@ -63,7 +63,7 @@ class Similar:
     rank: int
     score: float
     track: Track
-    groups: tuple[str, ...] = ()
+    groups: tuple[tuple[str, float], ...] = ()  # (feature group, share of what made it similar), largest first
 
 
 @dataclass(frozen=True, slots=True)

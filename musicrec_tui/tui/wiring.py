@@ -30,7 +30,7 @@ def download_bytes(url: str, timeout: float = 10.0) -> bytes:
         raise DownloadError(f"cannot fetch artwork: {type(exc).__name__}") from None
 
 
-def make_recommender(extractor: str | None, hubness: str = "mp"
+def make_recommender(extractor: str | None, hubness: str = "mp", explainer: str | None = None
                      ) -> Callable[[Any, Sequence[int], int, bool], list[Similar]]:
     """Rank with the shared LibraryIndex (similarity.py): loaded once per library, kept current incrementally."""
     indexes: dict[int, Any] = {}
@@ -42,8 +42,8 @@ def make_recommender(extractor: str | None, hubness: str = "mp"
         with lock:
             index = indexes.get(id(library))
             if index is None or index.library is not library:
-                index = indexes[id(library)] = LibraryIndex(library, extractor, hubness)
+                index = indexes[id(library)] = LibraryIndex(library, extractor, hubness, explainer)
         found = index.similar(list(seeds), k=k, exclude_artist=exclude_artist)
-        return [Similar(n.rank, float(n.score), n.track, tuple(n.reasons)) for n in found]
+        return [Similar(n.rank, float(n.score), n.track, n.why()) for n in found]
 
     return recommend_for

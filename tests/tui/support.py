@@ -41,7 +41,7 @@ def make_services(settings: Settings, itunes_url: str, player: Any) -> Services:
         player=player,
         make_pipeline=lambda library, on_event: IngestPipeline(settings, library, cache=cache, on_event=on_event,
                                                                workers=1),
-        recommend=make_recommender(settings.extractor, settings.hubness),
+        recommend=make_recommender(settings.extractor, settings.hubness, settings.explainer),
         extractor=settings.extractor,
         download=None,
         artwork_dir=settings.paths.artwork_dir,

@@ -35,7 +35,7 @@ def items() -> list[Similar]:
     a = Track("itunes", "1", "Song \x1b[2JOne", "Artist A", preview_path="/cache/itunes-1.m4a", id=1,
               duration_ms=200_000)
     b = Track("file", "/music/b.flac", "Song Two", "Artist B", duration_ms=61_400, id=2)
-    return [Similar(1, 0.9, a, ("timbre",)), Similar(2, 0.5, b, ())]
+    return [Similar(1, 0.9, a, (("timbre", 0.75), ("rhythm", 0.25))), Similar(2, 0.5, b, ())]
 
 
 def test_m3u_lists_files_in_rank_order_without_control_characters() -> None:

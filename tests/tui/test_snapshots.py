@@ -36,12 +36,14 @@ def seed(url: str, cache_dir: Path, previews: Any) -> None:
     """40 tracks with fixed metadata, vectors from a seeded generator, one shared real preview file, and jobs in
     every state."""
     ex = features.get(None)
+    explainer = features.get("handcrafted")
     rng = np.random.default_rng(7)
     preview = cache_dir / "shared.m4a"
     preview.parent.mkdir(parents=True, exist_ok=True)
     preview.write_bytes(encode(drums(110, seconds=6.0), 44100, "m4a"))
     with open_library(url) as lib:
         base = rng.normal(size=ex.dim)
+        explainer_base = rng.normal(size=explainer.dim)
         for i in range(40):
             track = Track("itunes", str(5000 + i), f"Track {i:02d} {['Dawn', 'Dusk', 'Tide', 'Ember'][i % 4]}",
                           ARTISTS[i % 5], f"Album {i % 6}", GENRES[i % 4], 150_000 + 1000 * i,
@@ -50,7 +52,9 @@ def seed(url: str, cache_dir: Path, previews: Any) -> None:
             shutil.copyfile(preview, target)
             track = replace(track, preview_path=str(target))
             vec = base * (1.0 - i / 60) + rng.normal(scale=0.6 + i / 40, size=ex.dim)
-            lib.save_analysis(track, FeatureVector(ex.name, ex.version, vec.astype(np.float32)))
+            why = explainer_base * (1.0 - i / 60) + rng.normal(scale=0.6 + i / 40, size=explainer.dim)
+            lib.save_analysis(track, [FeatureVector(ex.name, ex.version, vec.astype(np.float32)),
+                                      FeatureVector(explainer.name, explainer.version, why.astype(np.float32))])
         queued = [Track("itunes", str(9000 + i), f"Job {i}", "Someone", preview_url="http://x/p.m4a")
                   for i in range(4)]
         jobs = lib.enqueue(queued)  # no job left queued: a queued job would start an ingest run

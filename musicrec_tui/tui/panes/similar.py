@@ -139,7 +139,7 @@ class SimilarPane(Vertical):
         for i, s in enumerate(self.items):
             mark = "●" if int(s.track.id or 0) in self.marked else ""
             table.add_row(mark, str(s.rank), score_bar(s.score), clean(s.track.title), clean(s.track.artist),
-                          ", ".join(s.groups[:3]), key=str(i))
+                          " · ".join(f"{g} {share:.0%}" for g, share in s.groups[:3]), key=str(i))
         if self.items:
             table.move_cursor(row=min(row, len(self.items) - 1))
 
