@@ -216,7 +216,7 @@ def _register_ingest(sub: argparse._SubParsersAction) -> None:
 def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from .factory import make_itunes_client, make_library, make_pipeline
     from .ingest.localfiles import tracks_under
-    from .ingest.progress import ProgressPrinter, summary_text
+    from .progress import ProgressPrinter, summary_text
 
     if not (args.term or args.ids or args.path or args.resume or args.retry_failed):
         raise UsageError("say what to ingest: a search TERM, --ids, --path, --resume or --retry-failed")
@@ -314,8 +314,8 @@ def _register_reanalyze(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_reanalyze(args: argparse.Namespace, settings: Settings) -> int:
-    from .ingest.progress import ProgressPrinter, summary_text
     from .ingest.reanalyze import reanalyze
+    from .progress import ProgressPrinter, summary_text
 
     printer = None if args.json else ProgressPrinter(sys.stderr, live=sys.stderr.isatty())
     sink = (lambda e: emit_json(e.to_json())) if args.json else printer

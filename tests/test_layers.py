@@ -1,0 +1,66 @@
+"""Layer rules (DESIGN.md): core <- store <- ingest <- cli/tui. Checked on the source, and at run time."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "musicrec_tui"
+
+# what each layer may import from inside the package (its own layer is always allowed)
+ALLOWED = {
+    "core": set(),
+    "store": {"core"},
+    "playback": {"core"},
+    "ingest": {"core", "store", "config"},
+    "similarity": {"core", "store"},
+    "config": {"core", "store"},
+}
+
+
+def internal_imports(path: Path) -> set[str]:
+    """Top-level subpackages/modules of musicrec_tui that a file imports."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    rel = path.relative_to(PACKAGE).parts
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 0:
+                if node.module and node.module.startswith("musicrec_tui."):
+                    found.add(node.module.split(".")[1])
+                continue
+            base = list(rel[:-1])[: len(rel) - node.level]
+            target = [*base, *(node.module.split(".") if node.module else [])]
+            if target:
+                found.add(target[0])
+            else:
+                found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("musicrec_tui."))
+    return {f.removesuffix(".py") for f in found}
+
+
+def test_layers_import_only_downwards() -> None:
+    problems = []
+    for layer, allowed in ALLOWED.items():
+        files = [PACKAGE / f"{layer}.py"] if (PACKAGE / f"{layer}.py").exists() else \
+            sorted((PACKAGE / layer).rglob("*.py"))
+        assert files, layer
+        for path in files:
+            bad = internal_imports(path) - allowed - {layer, "__init__"}
+            if bad:
+                problems.append(f"{path.relative_to(PACKAGE)} imports {sorted(bad)}")
+    assert problems == []
+
+
+def test_headless_code_never_loads_textual_or_librosa() -> None:
+    code = ("import sys\n"
+            "import musicrec_tui.cli, musicrec_tui.similarity, musicrec_tui.factory, musicrec_tui.doctor\n"
+            "import musicrec_tui.ingest.pipeline, musicrec_tui.playback, musicrec_tui.core.features\n"
+            "from musicrec_tui.core import features\n"
+            "features.available()\n"
+            "print(sorted(m for m in ('textual', 'librosa', 'numba') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[]"
