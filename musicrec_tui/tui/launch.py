@@ -29,11 +29,14 @@ def make_services(settings: Settings) -> Any:
         return make_player(settings.playback_device)
 
     previews = Lazy(cache)
+    client = Lazy(catalogue)
 
     def pipeline(library: Any, on_event: Any) -> Any:
         from ..ingest.pipeline import IngestPipeline
 
-        return IngestPipeline(settings, library, cache=previews.get(), on_event=on_event)
+        # an expired preview URL is refreshed by one lookup, as on the command line
+        return IngestPipeline(settings, library, cache=previews.get(), on_event=on_event,
+                              lookup=lambda ids: client.get().lookup(ids))
 
     def library() -> Any:
         from ..factory import make_library
@@ -42,7 +45,7 @@ def make_services(settings: Settings) -> Any:
 
     return Services(
         open_library=library,
-        catalogue=Lazy(catalogue),
+        catalogue=client,
         previews=previews,
         player=Lazy(player),
         make_pipeline=pipeline,
