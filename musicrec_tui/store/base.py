@@ -156,12 +156,16 @@ class SqlLibrary:
 
     def upsert_tracks(self, tracks: Iterable[Track], batch: int = 5000) -> int:
         """Bulk insert-or-update; returns how many rows were sent."""
-        sql = self.q(self._upsert_track_sql())
         now = time.time()
+        return self._executemany_batched(self.q(self._upsert_track_sql()),
+                                         (self._track_params(t, now) for t in tracks), batch)
+
+    def _executemany_batched(self, sql: str, rows: Iterable[tuple[Any, ...]], batch: int) -> int:
+        """executemany in chunks of `batch` rows, one transaction each; returns how many rows were sent."""
         sent = 0
         chunk: list[tuple[Any, ...]] = []
-        for track in tracks:
-            chunk.append(self._track_params(track, now))
+        for row in rows:
+            chunk.append(row)
             if len(chunk) >= batch:
                 sent += self._executemany(sql, chunk)
                 chunk = []
@@ -256,18 +260,9 @@ class SqlLibrary:
 
     def put_vectors(self, items: Iterable[tuple[int, FeatureVector]], batch: int = VECTOR_BATCH) -> int:
         """Insert or replace vectors in batches of `batch` rows; returns how many were written."""
-        sql = self.q(self._upsert_vector_sql())
         now = time.time()
-        written = 0
-        chunk: list[tuple[Any, ...]] = []
-        for track_id, vector in items:
-            chunk.append(self._vector_params(track_id, vector, now))
-            if len(chunk) >= batch:
-                written += self._executemany(sql, chunk)
-                chunk = []
-        if chunk:
-            written += self._executemany(sql, chunk)
-        return written
+        return self._executemany_batched(self.q(self._upsert_vector_sql()),
+                                         (self._vector_params(tid, vec, now) for tid, vec in items), batch)
 
     def get_vector(self, track_id: int, extractor: str) -> FeatureVector | None:
         rows = self._read("SELECT version, data FROM vectors WHERE track_id = ? AND extractor = ?",
