@@ -6,6 +6,8 @@ from typing import Any
 
 from ..config import Settings, load_ui_state
 
+INTERACTIVE_RETRIES = 3  # throttling retries for searches made from the app (the CLI uses itunes.max_retries)
+
 
 def make_services(settings: Settings) -> Any:
     """The real Services. Clients, cache and player are built lazily (in the app's first worker): importing
@@ -16,7 +18,8 @@ def make_services(settings: Settings) -> Any:
     def catalogue() -> Any:
         from ..factory import make_itunes_client
 
-        return make_itunes_client(settings)
+        # a person is waiting: give up on throttling after ~15 s of retries and say so, rather than after minutes
+        return make_itunes_client(settings, max_retries=min(settings.itunes_max_retries, INTERACTIVE_RETRIES))
 
     def cache() -> Any:
         from ..factory import make_cache
