@@ -77,6 +77,12 @@ class IngestSummary:
         finished = self.done + len(self.failed)
         return finished / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
+    def progress(self, total: int, elapsed: float) -> dict[str, Any]:
+        """The progress figures every event carries: counts so far, the total expected, tracks/s."""
+        finished = self.done + len(self.failed)
+        return {"done": self.done, "failed": len(self.failed), "already": self.already, "total": total,
+                "rate": round(finished / elapsed, 3) if elapsed > 0 else 0.0}
+
     def median_ms(self) -> dict[str, float]:
         return {k: median(v) for k, v in self.timings_ms.items() if v}
 

@@ -294,11 +294,8 @@ class IngestPipeline:
         if self._on_event is None:
             return
         with self._lock:
-            s = self._summary
-            elapsed = time.perf_counter() - self._started
-            progress = {"done": s.done, "failed": len(s.failed), "already": s.already, "total": self._total,
-                        "rate": round((s.done + len(s.failed)) / elapsed, 3) if elapsed > 0 else 0.0}
-        self._on_event(_with_progress(event, progress))
+            progress = self._summary.progress(self._total, time.perf_counter() - self._started)
+        self._on_event(replace(event, progress=progress))
 
 
 class _JobFailed(Exception):
@@ -307,7 +304,3 @@ class _JobFailed(Exception):
 
 class _Stopped(Exception):
     """The run was cancelled while this job was in flight; it is released, not failed."""
-
-
-def _with_progress(event: IngestEvent, progress: dict) -> IngestEvent:
-    return replace(event, progress=progress)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -32,11 +31,8 @@ def reanalyze(library: SqlLibrary, extractor: str | None = None, *, workers: int
     emit = on_event or (lambda _e: None)
 
     def event(track: Track, state: JobState, error: str | None = None) -> None:
-        elapsed = time.perf_counter() - started
-        finished = summary.done + len(summary.failed)
         emit(IngestEvent("job", track=track, state=state, error=error, track_id=track.id,
-                         progress={"done": summary.done, "failed": len(summary.failed), "already": 0,
-                                   "total": len(tracks), "rate": round(finished / elapsed, 3) if elapsed else 0.0}))
+                         progress=summary.progress(len(tracks), time.perf_counter() - started)))
 
     todo: list[tuple[Track, str]] = []
     for track in tracks:
@@ -69,7 +65,3 @@ def reanalyze(library: SqlLibrary, extractor: str | None = None, *, workers: int
                 event(track, JobState.DONE)
     summary.elapsed_s = time.perf_counter() - started
     return summary
-
-
-def default_workers() -> int:
-    return max(1, os.cpu_count() or 1)
