@@ -130,10 +130,10 @@ def _register_library(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_library(args: argparse.Namespace, settings: Settings) -> int:
-    from .store import open_library
+    from .factory import make_library
     from .textfmt import format_table, mmss
 
-    with open_library(settings.db_url) as lib:
+    with make_library(settings) as lib:
         rows = lib.list_tracks(args.search, args.sort, args.desc, args.limit, args.offset)
         total = lib.count_tracks(args.search)
     if args.json:
@@ -273,12 +273,13 @@ def _register_recommend(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
     from .core.recommend import recommendation_json
+    from .factory import make_library
     from .similarity import LibraryIndex
     from .textfmt import format_table
 
     if bool(args.ids) == bool(args.all):
         raise UsageError("give one or more track ids, or --all")
-    with _library(settings) as lib:
+    with make_library(settings) as lib:
         similar = LibraryIndex(lib, args.extractor or settings.extractor, settings.hubness, settings.explainer)
         if args.all:
             if not args.json:
@@ -314,12 +315,13 @@ def _register_reanalyze(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_reanalyze(args: argparse.Namespace, settings: Settings) -> int:
+    from .factory import make_library
     from .ingest.reanalyze import reanalyze
     from .progress import ProgressPrinter, summary_text
 
     printer = None if args.json else ProgressPrinter(sys.stderr, live=sys.stderr.isatty())
     sink = (lambda e: emit_json(e.to_json())) if args.json else printer
-    with _library(settings) as lib:
+    with make_library(settings) as lib:
         try:
             summary = reanalyze(lib, args.extractor or settings.extractor, everything=args.all,
                                 workers=args.workers or settings.analysis_workers, on_event=sink)
@@ -331,12 +333,6 @@ def _cmd_reanalyze(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(summary_text(summary).replace("Ingested", "Analysed", 1).replace(" · already in library 0", ""))
     return EXIT_FAILED if summary.failed else EXIT_OK
-
-
-def _library(settings: Settings):
-    from .factory import make_library
-
-    return make_library(settings)
 
 
 def _run_tui(args: argparse.Namespace, settings: Settings) -> int:
