@@ -1,4 +1,4 @@
-"""Hand-crafted descriptors computed in one pass over one STFT (numpy + scipy.fft, no librosa, no numba JIT).
+"""Hand-crafted descriptors computed in one pass over one STFT (numpy only: no librosa, numba or scipy).
 
 Groups (122 dimensions):
 - timbre (39): a Gaussian timbre model as in Musly, in compact (diagonal) form: mean and standard deviation of
@@ -28,6 +28,7 @@ import numpy as np
 
 from ..errors import AnalysisError
 from .base import Extractor
+from .dsp import mel_filterbank, stft_power
 
 NAME = "handcrafted"
 VERSION = 1
@@ -78,11 +79,7 @@ def _filters(rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     """Read-only constants: FFT bin frequencies, mel filterbank (F, M), DCT matrix (M, K), chroma map (F, 12)."""
     freqs = np.fft.rfftfreq(N_FFT, 1.0 / rate)
     # Slaney-style mel filterbank (area-normalised triangles), as librosa.filters.mel(htk=False, norm="slaney").
-    mel_pts = _hz_to_mel(np.array([0.0, min(FMAX, rate / 2.0)]))
-    hz_pts = _mel_to_hz(np.linspace(mel_pts[0], mel_pts[1], N_MELS + 2))
-    lower = (freqs[None, :] - hz_pts[:-2, None]) / (hz_pts[1:-1] - hz_pts[:-2])[:, None]
-    upper = (hz_pts[2:, None] - freqs[None, :]) / (hz_pts[2:] - hz_pts[1:-1])[:, None]
-    mel = np.maximum(0.0, np.minimum(lower, upper)) * (2.0 / (hz_pts[2:] - hz_pts[:-2]))[:, None]
+    mel = mel_filterbank(rate, N_FFT, N_MELS, min(FMAX, rate / 2.0))
     # Orthonormal DCT-II over the mel axis, coefficients 1..N_MFCC (c0 left out: it is loudness).
     m = np.arange(N_MELS)
     k = np.arange(1, N_MFCC + 1)
@@ -101,32 +98,9 @@ def _filters(rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     return out
 
 
-def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
-    f_sp, min_log_hz, logstep = 200.0 / 3, 1000.0, np.log(6.4) / 27.0
-    mels = hz / f_sp
-    log_t = hz >= min_log_hz
-    mels[log_t] = min_log_hz / f_sp + np.log(hz[log_t] / min_log_hz) / logstep
-    return mels
-
-
-def _mel_to_hz(mels: np.ndarray) -> np.ndarray:
-    f_sp, min_log_hz, logstep = 200.0 / 3, 1000.0, np.log(6.4) / 27.0
-    hz = f_sp * mels
-    min_log_mel = min_log_hz / f_sp
-    log_t = mels >= min_log_mel
-    hz[log_t] = min_log_hz * np.exp(logstep * (mels[log_t] - min_log_mel))
-    return hz
-
-
 def power_spectrogram(samples: np.ndarray) -> np.ndarray:
     """|STFT|^2 as (frames, bins) float32: Hann window, N_FFT 2048, hop 512, zero-padded centred frames."""
-    import scipy.fft
-
-    padded = np.pad(samples.astype(np.float32, copy=False), N_FFT // 2)
-    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP]
-    window = np.hanning(N_FFT + 1)[:-1].astype(np.float32)  # periodic Hann, as scipy/librosa
-    spec = scipy.fft.rfft(frames * window, axis=1, workers=1)
-    return (spec.real**2 + spec.imag**2).astype(np.float32, copy=False)
+    return stft_power(samples, N_FFT, HOP)
 
 
 def compute(samples: np.ndarray, rate: int) -> np.ndarray:

@@ -20,6 +20,7 @@ import numpy as np
 from ..audio import ANALYSIS_RATE
 from ..errors import AnalysisError
 from .base import Extractor
+from .dsp import mel_filterbank, stft_power
 
 RATE = 16000  # the network's rate; the extractor takes ANALYSIS_RATE audio and resamples
 N_FFT = 512
@@ -36,20 +37,12 @@ LAYER = "pool5_max"
 LAYER_DIM = 128
 
 
-@lru_cache(maxsize=1)
-def _mel_basis() -> np.ndarray:
-    import librosa
-
-    return librosa.filters.mel(sr=RATE, n_fft=N_FFT, n_mels=N_MELS).astype(np.float32)
-
-
 def log_mel(samples: np.ndarray) -> np.ndarray:
-    """musicnn's input: (frames, 96) float32 log10(10000 * mel power + 1), mel power as librosa gives it."""
-    import librosa
-
-    spec = np.abs(librosa.stft(samples.astype(np.float32), n_fft=N_FFT, hop_length=HOP)) ** 2
-    mel = _mel_basis() @ spec
-    return np.log10(np.float32(10000.0) * mel.T + np.float32(1.0)).astype(np.float32)
+    """musicnn's input: (frames, 96) float32 log10(10000 * mel power + 1), mel power as librosa gives it
+    (reproduced in numpy by .dsp: no librosa import on the analysis path)."""
+    power = stft_power(samples, N_FFT, HOP)
+    mel = power @ mel_filterbank(RATE, N_FFT, N_MELS).T
+    return np.log10(np.float32(10000.0) * mel + np.float32(1.0)).astype(np.float32, copy=False)
 
 
 def patches(samples: np.ndarray) -> np.ndarray:
