@@ -57,9 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MusicrecError as exc:
         print(f"musicrec: error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("musicrec: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C; SIGTERM/SIGHUP during an ingest (ingest/signals.py)
+        code = getattr(exc, "exit_code", 130)
+        print(f"musicrec: {'interrupted' if code == 130 else 'terminated'}", file=sys.stderr)
+        return code
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_OK
@@ -216,6 +217,7 @@ def _register_ingest(sub: argparse._SubParsersAction) -> None:
 def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from .factory import make_itunes_client, make_library, make_pipeline
     from .ingest.localfiles import tracks_under
+    from .ingest.signals import stop_signals_as_interrupt
     from .progress import ProgressPrinter, summary_text
 
     if not (args.term or args.ids or args.path or args.resume or args.retry_failed):
@@ -224,7 +226,7 @@ def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     printer = None if args.json else ProgressPrinter(sys.stderr, live=sys.stderr.isatty())
     sink = (lambda e: emit_json(e.to_json())) if args.json else printer
     missing: list[int] = []
-    with make_library(settings) as lib:
+    with stop_signals_as_interrupt(), make_library(settings) as lib:
         pipeline = make_pipeline(settings, lib, on_event=sink, workers=args.workers, extractor=args.extractor)
         try:
             pipeline.start_pool()  # the analysis processes warm up while the catalogue answers
@@ -317,11 +319,12 @@ def _register_reanalyze(sub: argparse._SubParsersAction) -> None:
 def _cmd_reanalyze(args: argparse.Namespace, settings: Settings) -> int:
     from .factory import make_library
     from .ingest.reanalyze import reanalyze
+    from .ingest.signals import stop_signals_as_interrupt
     from .progress import ProgressPrinter, summary_text
 
     printer = None if args.json else ProgressPrinter(sys.stderr, live=sys.stderr.isatty())
     sink = (lambda e: emit_json(e.to_json())) if args.json else printer
-    with make_library(settings) as lib:
+    with stop_signals_as_interrupt(), make_library(settings) as lib:
         try:
             summary = reanalyze(lib, args.extractor or settings.extractor, everything=args.all,
                                 workers=args.workers or settings.analysis_workers, on_event=sink)

@@ -14,10 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
-from multiprocessing import get_context
 from pathlib import Path
 
 from ..config import Settings
@@ -27,11 +24,13 @@ from ..core.fetch import PreviewCache
 from ..core.files import pid_alive, sha256_file
 from ..core.models import SOURCE_FILE, SOURCE_ITUNES, FeatureVector, Job, JobState, Track
 from ..store.base import SqlLibrary
-from .analysis import AnalysisResult, analyse_file, warm_up
+from .analysis import AnalysisResult
 from .events import IngestEvent, IngestSummary
+from .workers import AnalysisTimeout, AnalysisWorkers, PoolClosed, WorkerCrashed
 
 EventSink = Callable[[IngestEvent], None]
 STALE_LEASE_S = 900.0  # a job held this long by a worker on another host is given back
+STOP_GRACE_S = 1.0  # after a cancel, how long in-flight jobs get to notice before theirs are given back
 
 
 def new_worker_id() -> str:
@@ -61,7 +60,7 @@ class IngestPipeline:
         self._on_event = on_event
         self._lookup = lookup  # iTunes lookup by trackId: a fresh preview URL when a saved one has expired
         self._lock = threading.Lock()
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: AnalysisWorkers | None = None
         self._summary = IngestSummary()
         self._total = 0
         self._started = time.perf_counter()
@@ -104,11 +103,9 @@ class IngestPipeline:
 
     # ---- running --------------------------------------------------------------------------------------
     def start_pool(self) -> None:
-        """Start the analysis processes now (they take a second or two to import and warm up), e.g. while a
-        search is still under way; `run` otherwise starts them when there is work."""
-        with self._lock:
-            if self._pool is None:
-                self._make_pool()
+        """Start the analysis processes now (they take a few tenths of a second to import and warm up), e.g.
+        while a search is still under way; `run` otherwise starts them when there is work."""
+        self._pool_for_run()
 
     def run(self, cancel: threading.Event | None = None) -> IngestSummary:
         """Process queued jobs (this run's and any left by an interrupted one) until none is left."""
@@ -119,16 +116,17 @@ class IngestPipeline:
         threads = [threading.Thread(target=self._loop, args=(cancel,), name=f"ingest-{i}", daemon=True)
                    for i in range(self.threads)]
         try:
-            if self._total and self._pool is None:
-                self._make_pool()
+            if self._total:
+                self._pool_for_run()
             for t in threads:
                 t.start()
             for t in threads:
                 while t.is_alive():
                     t.join(timeout=0.2)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM turned into one (see signals.py)
             cancel.set()
             self._shutdown_pool()
+            self._join(threads, STOP_GRACE_S)
             self._release()
             raise
         finally:
@@ -138,6 +136,12 @@ class IngestPipeline:
         if cancel.is_set():
             self._release()
         return self._summary
+
+    @staticmethod
+    def _join(threads: list[threading.Thread], within: float) -> None:
+        ends = time.monotonic() + within
+        for t in threads:
+            t.join(timeout=max(0.0, ends - time.monotonic()))
 
     def close(self) -> None:
         """Stop the analysis processes (idempotent; `run` leaves them up only when it was interrupted)."""
@@ -237,34 +241,34 @@ class IngestPipeline:
         return fresh if fresh != track.preview_url else None
 
     def _analyse(self, path: Path, cancel: threading.Event) -> AnalysisResult:
+        """The analysis of one file in a worker process; a worker that dies is replaced and the file tried
+        once more (the OOM killer may have picked it for another's sake), then it is this track's failure."""
         for attempt in range(2):
-            pool = self._pool or self._make_pool()
             try:
-                future: Future[AnalysisResult] = pool.submit(analyse_file, str(path), self.extractor.name,
-                                                             self.extra)
-                return future.result()
-            except (CancelledError, RuntimeError):
-                if cancel.is_set():  # the run is stopping: the job goes back to the queue, not to "failed"
+                return self._pool_for_run().analyse(str(path), cancel)
+            except PoolClosed:
+                raise _Stopped() from None
+            except AnalysisTimeout as exc:
+                raise _JobFailed(exc.one_line()) from None
+            except WorkerCrashed as exc:
+                if cancel.is_set():
                     raise _Stopped() from None
-                raise
-            except BrokenProcessPool:
-                with self._lock:
-                    if self._pool is pool:
-                        self._pool = self._make_pool()
                 if attempt:
-                    raise _JobFailed("analysis process crashed") from None
+                    raise _JobFailed(exc.one_line()) from None
         raise _JobFailed("analysis process crashed")
 
-    def _make_pool(self) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"),
-                                   initializer=warm_up, initargs=(self.extractor.name, self.extra))
-        self._pool = pool
-        return pool
+    def _pool_for_run(self) -> AnalysisWorkers:
+        with self._lock:
+            if self._pool is None:
+                self._pool = AnalysisWorkers(self.workers, self.extractor.name, self.extra)
+                self._pool.start()
+            return self._pool
 
     def _shutdown_pool(self) -> None:
-        pool, self._pool = self._pool, None
+        with self._lock:
+            pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.close()
 
     def _discard(self, track: Track) -> None:
         if track.source == SOURCE_ITUNES:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import threading
 from functools import partial
-from multiprocessing import resource_tracker
 from typing import Any, ClassVar
 
 import numpy as np
@@ -75,9 +74,6 @@ class MusicrecApp(App[int]):
 
     def __init__(self, settings: Settings, services: Services) -> None:
         super().__init__()
-        # The ingest pipeline analyses in spawned processes; multiprocessing's resource tracker hands its child
-        # sys.stderr.fileno(), which is -1 once Textual captures stderr. Start the tracker now, while it is real.
-        resource_tracker.ensure_running()
         self.settings = settings
         self.services = services
         self.library: Any = None
