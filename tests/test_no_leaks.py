@@ -29,6 +29,8 @@ from musicrec_tui.core.itunes import ItunesClient
 from musicrec_tui.core.models import JobState
 from musicrec_tui.store import open_library
 from tests.fake_itunes import FakeItunes, Previews
+from tests.procwatch import cmdline, descendants
+from tests.procwatch import stat as _stat
 
 N_TRACKS = 40
 GRACE_S = 5.0
@@ -36,41 +38,6 @@ SIGNALS = [signal.SIGKILL, signal.SIGTERM, signal.SIGINT]
 
 
 # ---- /proc ------------------------------------------------------------------------------------------------
-
-def _stat(pid: int) -> tuple[int, str, int] | None:
-    """(ppid, state, start time) of a live process, or None."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2:].split()
-    return int(fields[1]), fields[0], int(fields[19])
-
-
-def descendants(root: int) -> dict[int, int]:
-    """Every live descendant of `root`: pid -> start time (to tell a pid reused later from the same process)."""
-    children: dict[int, list[int]] = {}
-    starts: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and (st := _stat(int(entry))) is not None and st[1] != "Z":
-            children.setdefault(st[0], []).append(int(entry))
-            starts[int(entry)] = st[2]
-    found: dict[int, int] = {}
-    todo = [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found[child] = starts[child]
-                todo.append(child)
-    return found
-
-
-def cmdline(pid: int) -> list[str]:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-    except OSError:
-        return []
-
 
 def workers_of(pid: int) -> list[int]:
     """Live analysis processes started by `pid` (found by their argv, wherever they were re-parented)."""

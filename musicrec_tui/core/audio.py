@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -13,6 +14,9 @@ from .errors import DecodeError
 ANALYSIS_RATE = 22050
 MIN_SECONDS = 5.0
 SILENCE_RMS = 1e-4
+WHOLE_FILE_MAX_S = 45.0  # up to this length a file is analysed whole (an iTunes preview is 30 s)
+EXCERPT_WINDOWS = 5  # a longer file: this many windows ...
+EXCERPT_WINDOW_S = 6.0  # ... of this many seconds (30 s in all, two 3 s musicnn patches each), found by seeking
 AUDIO_EXTENSIONS = frozenset({".m4a", ".aac", ".mp4", ".mp3", ".ogg", ".oga", ".opus", ".flac", ".wav"})
 
 
@@ -34,32 +38,100 @@ def decode(source: str | Path | bytes, rate: int = ANALYSIS_RATE, *, max_seconds
     Raises DecodeError with a one-line reason for anything that is not decodable audio.
     """
     import av  # deferred: PyAV loads FFmpeg's libraries
-    import soxr
 
     opened = io.BytesIO(source) if isinstance(source, bytes | bytearray) else str(source)
     try:
         with av.open(opened, mode="r") as container:
-            streams = container.streams.audio
-            if not streams:
-                raise DecodeError("no audio stream in file")
-            stream = streams[0]
-            src_rate = int(stream.codec_context.sample_rate or stream.rate or 0)
-            chunks: list[np.ndarray] = []
-            total = 0
-            limit = int(max_seconds * src_rate) if max_seconds and src_rate else None
-            for frame in container.decode(stream):
-                arr = frame.to_ndarray()
-                if not frame.format.is_planar:  # packed: (1, frames*channels) → (channels, frames)
-                    arr = arr.reshape(-1, len(frame.layout.channels)).T
-                chunks.append(arr)
-                src_rate = frame.sample_rate or src_rate
-                total += arr.shape[1]
-                if limit is not None and total >= limit:
-                    break
+            mono, src_rate = _read(container, _audio_stream(container), None, max_seconds)
     except DecodeError:
         raise
     except (av.error.FFmpegError, OSError, ValueError, IndexError) as exc:
         raise DecodeError(f"cannot decode audio: {_reason(exc)}") from None
+    return Audio(_resample(mono, src_rate, rate), rate)
+
+
+def excerpt_starts(duration: float, windows: int = EXCERPT_WINDOWS,
+                   window_s: float = EXCERPT_WINDOW_S) -> list[float]:
+    """Where the excerpt windows of a `duration`-second track start: one centred in each of `windows` equal
+    parts of the track, so they sample its whole length (intro, body, ending) at fixed cost."""
+    return [max(0.0, (i + 0.5) * duration / windows - window_s / 2.0) for i in range(windows)]
+
+
+def load_for_analysis(source: str | Path, rate: int = ANALYSIS_RATE) -> Audio:
+    """The audio the extractors analyse, in bounded time and memory whatever the file's length.
+
+    A file of up to WHOLE_FILE_MAX_S seconds (every iTunes preview) is decoded whole. A longer one is sampled:
+    EXCERPT_WINDOWS windows of EXCERPT_WINDOW_S seconds (excerpt_starts), each reached by seeking so only
+    those seconds are decoded, joined end to end. A file whose length is unknown, or that cannot seek, is
+    analysed from its first WHOLE_FILE_MAX_S seconds.
+    """
+    import av
+
+    try:
+        with av.open(str(source), mode="r") as container:
+            stream = _audio_stream(container)
+            duration = _duration(container, stream)
+            if duration is None or duration <= WHOLE_FILE_MAX_S:
+                mono, src_rate = _read(container, stream, None, WHOLE_FILE_MAX_S)
+                return Audio(_resample(mono, src_rate, rate), rate)
+            pieces: list[np.ndarray] = []
+            src_rate = 0
+            try:
+                for start in excerpt_starts(duration):
+                    piece, src_rate = _read(container, stream, start, EXCERPT_WINDOW_S)
+                    pieces.append(_resample(piece, src_rate, rate))
+            except (av.error.FFmpegError, DecodeError):
+                if pieces:  # a window past a damaged part: analyse the windows that decoded
+                    return Audio(np.concatenate(pieces), rate)
+                container.seek(0)
+                mono, src_rate = _read(container, stream, None, WHOLE_FILE_MAX_S)
+                return Audio(_resample(mono, src_rate, rate), rate)
+            return Audio(np.concatenate(pieces), rate)
+    except DecodeError:
+        raise
+    except (av.error.FFmpegError, OSError, ValueError, IndexError) as exc:
+        raise DecodeError(f"cannot decode audio: {_reason(exc)}") from None
+
+
+def _audio_stream(container: Any) -> Any:
+    streams = container.streams.audio
+    if not streams:
+        raise DecodeError("no audio stream in file")
+    return streams[0]
+
+
+def _duration(container: Any, stream: Any) -> float | None:
+    """The length in seconds the file declares, or None."""
+    if container.duration:
+        return float(container.duration) / 1_000_000.0  # AV_TIME_BASE
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return None
+
+
+def _read(container: Any, stream: Any, start: float | None, limit_s: float | None) -> tuple[np.ndarray, int]:
+    """Mono float32 at the stream's own rate, from `start` seconds (reached by seeking) for at most `limit_s`
+    seconds, or from the current position to the end; and that rate."""
+    src_rate = int(stream.codec_context.sample_rate or stream.rate or 0)
+    if start:
+        container.seek(int(start * 1_000_000))  # AV_TIME_BASE; lands at or before `start`, decoders flushed
+    chunks: list[np.ndarray] = []
+    total = 0
+    limit = int(limit_s * src_rate) if limit_s and src_rate else None
+    for frame in container.decode(stream):
+        arr = frame.to_ndarray()
+        if not frame.format.is_planar:  # packed: (1, frames*channels) → (channels, frames)
+            arr = arr.reshape(-1, len(frame.layout.channels)).T
+        src_rate = frame.sample_rate or src_rate
+        if start and frame.time is not None and frame.time < start:  # the part before `start` is not ours
+            skip = round((start - frame.time) * src_rate)
+            if skip >= arr.shape[1]:
+                continue
+            arr = arr[:, skip:]
+        chunks.append(arr)
+        total += arr.shape[1]
+        if limit is not None and total >= limit:
+            break
     if not chunks or total == 0:
         raise DecodeError("no audio frames decoded")
     channels = min(c.shape[0] for c in chunks)  # one concatenation and one mean: per-frame numpy is slow
@@ -67,9 +139,15 @@ def decode(source: str | Path | bytes, rate: int = ANALYSIS_RATE, *, max_seconds
     mono = pcm[0] if channels == 1 else pcm.mean(axis=0, dtype=np.float32)
     if limit is not None:
         mono = mono[:limit]
+    return mono, src_rate
+
+
+def _resample(mono: np.ndarray, src_rate: int, rate: int) -> np.ndarray:
     if src_rate != rate:
+        import soxr
+
         mono = soxr.resample(mono, src_rate, rate, "HQ").astype(np.float32, copy=False)
-    return Audio(np.ascontiguousarray(mono), rate)
+    return np.ascontiguousarray(mono)
 
 
 def check_analysable(audio: Audio, min_seconds: float = MIN_SECONDS) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core import features
-from ..core.audio import check_analysable, decode
+from ..core.audio import check_analysable, load_for_analysis
 from ..core.errors import MusicrecError
 
 
@@ -37,7 +37,7 @@ def analyse_file(path: str, extractor_name: str, extra: tuple[str, ...] = ()) ->
     extractor = features.get(extractor_name)
     t0 = time.perf_counter()
     try:
-        audio = decode(path, extractor.rate)
+        audio = load_for_analysis(path, extractor.rate)
         check_analysable(audio)
     except MusicrecError as exc:
         return AnalysisResult(None, exc.one_line(), (time.perf_counter() - t0) * 1000, 0.0)
