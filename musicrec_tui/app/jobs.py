@@ -12,7 +12,7 @@ from ..store.protocol import Library
 class JobAction(StrEnum):
     RETRY = "retry"  # failed jobs go back to the queue
     CANCEL = "cancel"  # queued jobs fail with reason "cancelled"
-    CLEAR = "clear"  # done and failed jobs leave the list
+    CLEAR = "clear"  # done jobs leave the list (their tracks stay in the library)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,5 +40,5 @@ def control_jobs(library: Library, action: JobAction) -> JobOutcome:
         message = f"Cancelled {n} queued job(s)."
     else:
         n = library.clear_finished_jobs()
-        message = f"Cleared {n} finished job(s)."
+        message = f"Cleared {n} done job(s)."
     return JobOutcome(action, n, message, library.list_jobs())
