@@ -11,7 +11,7 @@ from pathlib import Path
 from ..core import features
 from ..core.errors import MusicrecError
 from ..core.models import FeatureVector, JobState, Track
-from ..store.base import SqlLibrary
+from ..store.protocol import Library
 from .analysis import AnalysisResult
 from .events import IngestEvent, IngestSummary
 from .workers import AnalysisWorkers, PoolClosed
@@ -19,7 +19,7 @@ from .workers import AnalysisWorkers, PoolClosed
 NOT_CACHED = "preview not cached: ingest the track again to download it"
 
 
-def reanalyze(library: SqlLibrary, extractor: str | None = None, *, workers: int = 1, everything: bool = False,
+def reanalyze(library: Library, extractor: str | None = None, *, workers: int = 1, everything: bool = False,
               on_event: Callable[[IngestEvent], None] | None = None,
               cancel: threading.Event | None = None) -> IngestSummary:
     """Analyse every track lacking a current vector of `extractor` (all tracks with `everything`) from its

@@ -71,12 +71,12 @@ def serve(inp: BinaryIO, out: BinaryIO, extractor: str, extra: tuple[str, ...]) 
     send(out, ("ready", os.getpid()))
     while True:
         request = receive(inp)
-        if request is None:
-            return 0
-        path, name, others = request
+        if not (isinstance(request, tuple) and len(request) == 3):
+            return 0  # end of input (or not our parent talking)
+        path, name, others = (str(request[0]), str(request[1]), tuple(str(x) for x in request[2]))
         started = time.perf_counter()
         try:
-            result = analyse_file(path, name, tuple(others))
+            result = analyse_file(path, name, others)
         except MemoryError:
             result = AnalysisResult(None, "out of memory while analysing", (time.perf_counter() - started) * 1000,
                                     0.0)
