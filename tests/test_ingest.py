@@ -170,7 +170,7 @@ def test_cancel_gives_unfinished_jobs_back(tmp_path: Path, fake_itunes) -> None:
         counts = lib.job_counts()
         assert counts[JobState.QUEUED] == 5 and counts[JobState.DOWNLOADING] == counts[JobState.ANALYSING] == 0
         resumed = make_pipeline(settings, lib, fake_itunes).run()
-        assert resumed.done == 5 and lib.count_tracks() == 6
+        assert resumed.resumed_done == 5 and resumed.done == 0 and lib.count_tracks() == 6  # reported apart
 
 
 @pytest.mark.parametrize("bad", ["", "   "])

@@ -69,7 +69,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             if args.retry_failed:
                 control_jobs(lib, JobAction.RETRY)
             pipeline.enqueue(tracks)
-            summary = pipeline.run()
+            # a run does its own tracks; jobs other runs left queued only with --resume (or --retry-failed)
+            summary = pipeline.run(resume=bool(args.resume or args.retry_failed))
         finally:
             pipeline.close()
             if printer is not None:
@@ -80,4 +81,4 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(summary_text(summary))
     if missing:
         return EXIT_FAILED
-    return EXIT_FAILED if summary.failed else EXIT_OK
+    return EXIT_FAILED if summary.failed or summary.resumed_failed else EXIT_OK

@@ -80,6 +80,12 @@ def summary_text(summary: IngestSummary) -> str:
     if summary.failed:
         reasons = ", ".join(f"{reason} ({n})" for reason, n in summary.failed_by_reason.items())
         lines.append(f"Failed by reason: {reasons}")
+    if summary.resumed_done or summary.resumed_failed:
+        lines.append(f"Resumed from earlier runs: done {summary.resumed_done} · failed "
+                     f"{len(summary.resumed_failed)}")
+    if summary.left_queued and not summary.cancelled:
+        lines.append(f"{summary.left_queued} job(s) queued by other runs were left alone: "
+                     "`musicrec ingest --resume` finishes them.")
     if summary.cancelled:
         lines.append("Stopped before the queue was empty: run `musicrec ingest --resume` to finish.")
     return "\n".join(lines)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 from ..core.models import JobState, Track
 
 STAGES = ("download", "decode", "analysis", "explain", "store")
+RATE_WINDOW_S = 30.0  # the rate shown while a run goes is measured over this many seconds
 
 
 CONTEXT_PREFIXES = ("preview rejected: ",)  # where the failure happened, not what it was
@@ -66,6 +67,26 @@ class IngestSummary:
     elapsed_s: float = 0.0
     timings_ms: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STAGES})
     cancelled: bool = False
+    # jobs another run left queued that this one finished (`ingest --resume`, or the app), reported apart
+    resumed_done: int = 0
+    resumed_failed: list[tuple[Track, str]] = field(default_factory=list)
+    left_queued: int = 0  # other runs' jobs still queued when this run ended
+    finish_times: deque[float] = field(default_factory=deque)  # perf_counter() of recent finishes
+
+    def finished_at(self, now: float) -> None:
+        """Record one finished job (done or failed, own or resumed) for the sliding-window rate."""
+        self.finish_times.append(now)
+        while self.finish_times and self.finish_times[0] < now - RATE_WINDOW_S:
+            self.finish_times.popleft()
+
+    def window_rate(self, now: float) -> float:
+        """Tracks per second over the last RATE_WINDOW_S: the finishes in the window after the oldest one, over
+        the time since it. 0 until two jobs have finished (one finish says nothing about a rate); it decays
+        while nothing finishes."""
+        recent = [t for t in self.finish_times if t >= now - RATE_WINDOW_S]
+        if len(recent) < 2 or now <= recent[0]:
+            return 0.0
+        return (len(recent) - 1) / (now - recent[0])
 
     @property
     def failed_by_reason(self) -> dict[str, int]:
@@ -73,15 +94,16 @@ class IngestSummary:
 
     @property
     def rate(self) -> float:
-        """Tracks finished per second."""
-        finished = self.done + len(self.failed)
+        """Tracks finished per second over the whole run (resumed ones included)."""
+        finished = self.done + len(self.failed) + self.resumed_done + len(self.resumed_failed)
         return finished / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
-    def progress(self, total: int, elapsed: float) -> dict[str, Any]:
-        """The progress figures every event carries: counts so far, the total expected, tracks/s."""
-        finished = self.done + len(self.failed)
-        return {"done": self.done, "failed": len(self.failed), "already": self.already, "total": total,
-                "rate": round(finished / elapsed, 3) if elapsed > 0 else 0.0}
+    def progress(self, total: int, now: float) -> dict[str, Any]:
+        """The progress figures every event carries: this run's counts so far (resumed jobs included, and also
+        apart), the total it expects, and tracks/s over the last RATE_WINDOW_S (`now`: perf_counter())."""
+        return {"done": self.done + self.resumed_done, "failed": len(self.failed) + len(self.resumed_failed),
+                "already": self.already, "total": total, "resumed": self.resumed_done + len(self.resumed_failed),
+                "rate": round(self.window_rate(now), 3)}
 
     def median_ms(self) -> dict[str, float]:
         return {k: median(v) for k, v in self.timings_ms.items() if v}
@@ -90,4 +112,7 @@ class IngestSummary:
         return {"event": "summary", "done": self.done, "already": self.already, "failed": len(self.failed),
                 "failed_by_reason": self.failed_by_reason, "elapsed_s": round(self.elapsed_s, 3),
                 "tracks_per_s": round(self.rate, 3), "median_ms": {k: round(v, 1) for k, v in self.median_ms().items()},
-                "cancelled": self.cancelled}
+                "cancelled": self.cancelled,
+                "resumed": {"done": self.resumed_done, "failed": len(self.resumed_failed),
+                            "failed_by_reason": dict(Counter(reason_key(r) for _, r in self.resumed_failed))},
+                "left_queued": self.left_queued}

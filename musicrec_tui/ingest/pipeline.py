@@ -31,6 +31,7 @@ from .workers import AnalysisTimeout, AnalysisWorkers, PoolClosed, WorkerCrashed
 
 EventSink = Callable[[IngestEvent], None]
 STALE_LEASE_S = 900.0  # a job held this long by a worker on another host is given back
+CLAIM_WINDOW = 256  # a run claims among at most this many of its own job ids at a time
 STOP_GRACE_S = 1.0  # after a cancel, how long in-flight jobs get to notice before theirs are given back
 
 
@@ -65,6 +66,9 @@ class IngestPipeline:
         self._summary = IngestSummary()
         self._total = 0
         self._started = time.perf_counter()
+        self._mine: set[int] = set()  # jobs this pipeline queued: its own work, as opposed to resumed jobs
+        self._pending: set[int] = set()  # of those, the ones not yet claimed by this run
+        self._resume = True
 
     # ---- queueing -------------------------------------------------------------------------------------
     def enqueue(self, tracks: Iterable[Track]) -> list[Job]:
@@ -81,11 +85,15 @@ class IngestPipeline:
                 self.library.update_job(job.id, JobState.QUEUED)  # done once, but its track or vector is gone
             if job.state is not JobState.QUEUED and job.state is not JobState.DONE:
                 continue  # in flight in another worker: it reports there
+            with self._lock:
+                self._mine.add(job.id)
             if not job.track.ingestible:
                 reason = "no preview URL in the catalogue"
                 self.library.update_job(job.id, JobState.FAILED, error=reason)
                 self._record_failure(job, reason)
             else:
+                with self._lock:
+                    self._pending.add(job.id)
                 self._emit(IngestEvent("job", track=job.track, state=JobState.QUEUED, job_id=job.id))
         return jobs
 
@@ -108,12 +116,17 @@ class IngestPipeline:
         while a search is still under way; `run` otherwise starts them when there is work."""
         self._pool_for_run()
 
-    def run(self, cancel: threading.Event | None = None) -> IngestSummary:
-        """Process queued jobs (this run's and any left by an interrupted one) until none is left."""
+    def run(self, cancel: threading.Event | None = None, *, resume: bool = True) -> IngestSummary:
+        """Process queued jobs until none is left: those this pipeline queued and, with `resume`, any other run
+        left queued (counted apart in the summary as resumed). Without `resume` other runs' jobs stay queued
+        (counted in `left_queued`). Either way, jobs held by dead workers are given back to the queue first."""
         cancel = cancel or threading.Event()
         started = self._started = time.perf_counter()
+        self._resume = resume
         self._resume_orphans()
-        self._total = self.library.job_counts()[JobState.QUEUED]
+        with self._lock:
+            own = len(self._pending)
+        self._total = self.library.job_counts()[JobState.QUEUED] if resume else own
         threads = [threading.Thread(target=self._loop, args=(cancel,), name=f"ingest-{i}", daemon=True)
                    for i in range(self.threads)]
         try:
@@ -136,6 +149,8 @@ class IngestPipeline:
         self._shutdown_pool()
         if cancel.is_set():
             self._release()
+        with contextlib.suppress(StoreError):
+            self._summary.left_queued = self.library.job_counts()[JobState.QUEUED]
         return self._summary
 
     @staticmethod
@@ -155,14 +170,36 @@ class IngestPipeline:
     def _loop(self, cancel: threading.Event) -> None:
         while not cancel.is_set():
             try:
-                claimed = self.library.claim_jobs(self.worker_id, limit=1)
+                claimed = self._claim()
             except StoreError as exc:
                 self._emit(IngestEvent("error", error=exc.one_line()))
                 cancel.set()
                 return
-            if not claimed:
+            if claimed is None:
                 return
-            self._process(claimed[0], cancel)
+            self._process(claimed, cancel)
+
+    def _claim(self) -> Job | None:
+        """The next job for this run: any queued one with `resume`, else one of its own (those another process
+        sharing the queue took meanwhile are dropped from its list)."""
+        if self._resume:
+            claimed = self.library.claim_jobs(self.worker_id, limit=1)
+        else:
+            while True:
+                with self._lock:
+                    window = sorted(self._pending)[:CLAIM_WINDOW]
+                if not window:
+                    return None
+                claimed = self.library.claim_jobs(self.worker_id, limit=1, only=window)
+                if claimed:
+                    break
+                with self._lock:
+                    self._pending.difference_update(window)  # none of them is queued any more
+        if not claimed:
+            return None
+        with self._lock:
+            self._pending.discard(claimed[0].id)
+        return claimed[0]
 
     def _process(self, job: Job, cancel: threading.Event) -> None:
         track = job.track
@@ -204,7 +241,11 @@ class IngestPipeline:
             self._record_failure(job, reason, timings)
             return
         with self._lock:
-            self._summary.done += 1
+            if job.id in self._mine:
+                self._summary.done += 1
+            else:
+                self._summary.resumed_done += 1
+            self._summary.finished_at(time.perf_counter())
             for stage, ms in timings.items():
                 self._summary.timings_ms[stage].append(ms)
         self._emit(IngestEvent("job", track=stored, state=JobState.DONE, job_id=job.id, track_id=stored.id,
@@ -260,7 +301,9 @@ class IngestPipeline:
 
     def _record_failure(self, job: Job, reason: str, timings: dict[str, float] | None = None) -> None:
         with self._lock:
-            self._summary.failed.append((job.track, reason))
+            mine = job.id in self._mine or not self._resume
+            (self._summary.failed if mine else self._summary.resumed_failed).append((job.track, reason))
+            self._summary.finished_at(time.perf_counter())
         self._emit(IngestEvent("job", track=job.track, state=JobState.FAILED, job_id=job.id, error=reason,
                                timings_ms=timings or {}))
 
@@ -268,7 +311,7 @@ class IngestPipeline:
         if self._on_event is None:
             return
         with self._lock:
-            progress = self._summary.progress(self._total, time.perf_counter() - self._started)
+            progress = self._summary.progress(self._total, time.perf_counter())
         self._on_event(replace(event, progress=progress))
 
 

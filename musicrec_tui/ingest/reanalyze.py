@@ -33,8 +33,10 @@ def reanalyze(library: Library, extractor: str | None = None, *, workers: int = 
     emit = on_event or (lambda _e: None)
 
     def event(track: Track, state: JobState, error: str | None = None) -> None:
+        now = time.perf_counter()
+        summary.finished_at(now)
         emit(IngestEvent("job", track=track, state=state, error=error, track_id=track.id,
-                         progress=summary.progress(len(tracks), time.perf_counter() - started)))
+                         progress=summary.progress(len(tracks), now)))
 
     todo: list[tuple[Track, str]] = []
     for track in tracks:

@@ -69,7 +69,7 @@ class SqlLibrary:
     def _insert_job_sql(self) -> str:
         raise NotImplementedError
 
-    def _claim_job_ids(self, cur: Any, limit: int) -> list[int]:
+    def _claim_job_ids(self, cur: Any, limit: int, only: Sequence[int] | None = None) -> list[int]:
         raise NotImplementedError
 
     def _begin(self, cur: Any, write: bool = True) -> None:
@@ -380,11 +380,14 @@ class SqlLibrary:
         rows = self._read(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?", (int(job_id),))
         return self._job_from_row(rows[0]) if rows else None
 
-    def claim_jobs(self, worker: str, limit: int = 1) -> list[Job]:
-        """Atomically take up to `limit` queued jobs for `worker` (state → downloading, attempts + 1)."""
+    def claim_jobs(self, worker: str, limit: int = 1, only: Sequence[int] | None = None) -> list[Job]:
+        """Atomically take up to `limit` queued jobs for `worker` (state → downloading, attempts + 1); with
+        `only`, among those job ids alone (a run claims its own jobs, not those another run left queued)."""
+        if only is not None and not only:
+            return []
         now = time.time()
         with self.transaction() as cur:
-            ids = self._claim_job_ids(cur, limit)
+            ids = self._claim_job_ids(cur, limit, only)
             if not ids:
                 return []
             marks = ", ".join("?" * len(ids))

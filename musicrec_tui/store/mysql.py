@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from ..core.errors import StoreBusy, StoreError, StoreUnavailable
@@ -101,9 +102,10 @@ class MysqlLibrary(SqlLibrary):
         return ("INSERT IGNORE INTO jobs (source, external_id, payload, state, created_at, updated_at) "
                 "VALUES (%s, %s, %s, 'queued', %s, %s)")
 
-    def _claim_job_ids(self, cur: Any, limit: int) -> list[int]:
-        cur.execute("SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-                    (int(limit),))
+    def _claim_job_ids(self, cur: Any, limit: int, only: Sequence[int] | None = None) -> list[int]:
+        among = f" AND id IN ({', '.join(['%s'] * len(only))})" if only else ""
+        cur.execute(f"SELECT id FROM jobs WHERE state = 'queued'{among} ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                    (*(int(i) for i in only or ()), int(limit)))
         return [int(r[0]) for r in cur.fetchall()]
 
     def _translate(self, exc: Exception) -> Exception | None:

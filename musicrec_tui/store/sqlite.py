@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from ..core.errors import StoreBusy, StoreError, StoreUnavailable
@@ -85,9 +86,11 @@ class SqliteLibrary(SqlLibrary):
         return ("INSERT INTO jobs (source, external_id, payload, state, created_at, updated_at) "
                 "VALUES (?, ?, ?, 'queued', ?, ?) ON CONFLICT (source, external_id) DO NOTHING")
 
-    def _claim_job_ids(self, cur: Any, limit: int) -> list[int]:
+    def _claim_job_ids(self, cur: Any, limit: int, only: Sequence[int] | None = None) -> list[int]:
         # The transaction holds SQLite's single write lock (BEGIN IMMEDIATE), so no one else can claim meanwhile.
-        cur.execute("SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT ?", (int(limit),))
+        among = f" AND id IN ({', '.join('?' * len(only))})" if only else ""
+        cur.execute(f"SELECT id FROM jobs WHERE state = 'queued'{among} ORDER BY id LIMIT ?",
+                    (*(int(i) for i in only or ()), int(limit)))
         return [int(r[0]) for r in cur.fetchall()]
 
     def _translate(self, exc: Exception) -> Exception | None:
