@@ -20,14 +20,20 @@ class IngestUpdate:
     track: Track | None
     state: JobState | None
     error: str | None = None
-    rate_per_min: float | None = None
+    rate_per_min: float | None = None  # over the pipeline's sliding window (0 until two jobs finished)
+    run_done: int = 0  # this run's figures (events/progress), not the whole history of the queue
+    run_failed: int = 0
+    run_total: int = 0
 
     @classmethod
     def of(cls, event: IngestEvent) -> IngestUpdate:
         """Kind "job" (a state change), "already" (nothing to do) or "error" (the run stopped)."""
-        rate = event.progress.get("rate")
+        p = event.progress
+        rate = p.get("rate")
         return cls(kind=event.kind, job_id=event.job_id, track=event.track, state=event.state, error=event.error,
-                   rate_per_min=float(rate) * 60.0 if rate is not None else None)
+                   rate_per_min=float(rate) * 60.0 if rate is not None else None,
+                   run_done=int(p.get("done", 0)), run_failed=int(p.get("failed", 0)),
+                   run_total=int(p.get("total", 0)))
 
 
 class IngestRequested(Message):
