@@ -7,6 +7,7 @@ one track appears in) and analysis time per track (decode included), on the issu
 held-out music ("heldout"). Build the corpora first: `python benchmarks/corpus.py`.
 
     python benchmarks/bench_quality.py [--corpus main|heldout|all] [--extractor NAME ...]
+    python benchmarks/bench_quality.py --windows [--extractor NAME ...]   full-length files: windows vs preview
 
 By default tracks are decoded (core.audio.decode at the extractor's rate) and analysed in this process, which
 is what the pipeline's analysis step does, timed per track; --via-ingest runs `musicrec ingest --path` into a
@@ -282,6 +283,64 @@ def run(
     return results
 
 
+def window_agreement(cache: Path, extractor_names: list[str], max_files: int = 60) -> None:
+    """Does a full-length track's vector (core.audio.load_for_analysis: 5 windows of 6 s found by seeking)
+    agree with the vector of its 30 s preview (the middle 30 s, as corpus.py cuts them)?
+
+    For every source file of the cached corpora (`extracted/`, files of at least corpus.MIN_SOURCE_SECONDS),
+    both vectors are computed; after z-scoring over all of them, it prints per extractor the median cosine of a
+    track's windows vector to its own preview vector and to the other tracks' previews, and how often the own
+    preview is the nearest preview (top-1) or among the 5 nearest (top-5) - the windows find their track."""
+    from musicrec_tui.core import features
+    from musicrec_tui.core.audio import ANALYSIS_RATE, decode, load_for_analysis
+    from musicrec_tui.core.errors import DecodeError
+
+    files = []
+    for pkg_dir in sorted((cache / "extracted").glob("*")):
+        files += corpora.music_files(pkg_dir)
+    windows: list[np.ndarray] = []
+    previews: list[np.ndarray] = []
+    lengths: list[float] = []
+    for path in files:
+        if len(windows) >= max_files:
+            break
+        try:
+            whole = decode(path, ANALYSIS_RATE)
+        except DecodeError:
+            continue
+        if whole.seconds < corpora.MIN_SOURCE_SECONDS:
+            continue
+        n = int(corpora.EXCERPT_SECONDS * ANALYSIS_RATE)
+        start = (whole.samples.shape[0] - n) // 2
+        preview = whole.samples[start : start + n]
+        excerpts = load_for_analysis(path, ANALYSIS_RATE).samples
+        if min(float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) for x in (preview, excerpts)) < 1e-3:
+            continue  # silent in the middle (corpus.py skips these too)
+        windows.append(excerpts)
+        previews.append(preview)
+        lengths.append(whole.seconds)
+    if len(windows) < 2:
+        print("window agreement: no full-length files cached (run benchmarks/corpus.py)")
+        return
+    print(f"\nwindows vs preview: {len(windows)} full-length files, {min(lengths) / 60:.1f}-"
+          f"{max(lengths) / 60:.1f} min (median {np.median(lengths) / 60:.1f})")
+    print(f"{'extractor':<12} {'cos(own)':>9} {'cos(others)':>12} {'top-1':>6} {'top-5':>6} {'random top-1':>13}")
+    for name in extractor_names:
+        ext = features.get(name)
+        a = np.stack([ext(w, ANALYSIS_RATE) for w in windows])
+        b = np.stack([ext(p, ANALYSIS_RATE) for p in previews])
+        both = standardise(np.concatenate([a, b]))
+        za, zb = both[: len(a)], both[len(a) :]
+        za /= np.linalg.norm(za, axis=1, keepdims=True) + 1e-12
+        zb /= np.linalg.norm(zb, axis=1, keepdims=True) + 1e-12
+        sim = za @ zb.T
+        own = np.diag(sim)
+        others = sim[~np.eye(len(a), dtype=bool)]
+        ranks = (sim > own[:, None]).sum(axis=1)
+        print(f"{name:<12} {np.median(own):>9.3f} {np.median(others):>12.3f} {np.mean(ranks == 0):>6.2f} "
+              f"{np.mean(ranks < 5):>6.2f} {1 / len(a):>13.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     from musicrec_tui.core import features
 
@@ -294,9 +353,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="analyse through `musicrec ingest --path` into a temporary SQLite library",
     )
+    ap.add_argument("--windows", action="store_true",
+                    help="only check that a full-length file's windows vector agrees with its preview's")
     args = ap.parse_args(argv)
     cache = corpora.cache_dir(args.cache)
     names = args.extractor or sorted(features.available())
+    if args.windows:
+        window_agreement(cache, names)
+        return 0
     for corpus_name in corpora.CORPORA if args.corpus == "all" else [args.corpus]:
         corpora.build(corpus_name, cache)
         run(corpus_name, cache, names, args.via_ingest)
