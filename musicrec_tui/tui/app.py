@@ -32,6 +32,7 @@ from ..store.protocol import Library
 from ..textfmt import clean
 from .commands import ActionsProvider, Command, help_sections
 from .messages import (
+    ArtworkWanted,
     IngestFinished,
     IngestProgress,
     IngestRequested,
@@ -497,6 +498,10 @@ class MusicrecApp(App[int]):
                         exit_on_error=False)
 
     # ---- artwork -------------------------------------------------------------------------------------
+    @on(ArtworkWanted)
+    def _artwork_wanted(self, message: ArtworkWanted) -> None:
+        self.request_artwork(message.track)
+
     def request_artwork(self, track: Track | None) -> None:
         if track is None or not track.artwork_url or self.services.download is None:
             self.player_bar.show_artwork(None)

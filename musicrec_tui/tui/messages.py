@@ -105,3 +105,11 @@ class RememberUi(Message):
     def __init__(self, **values: object) -> None:
         super().__init__()
         self.values = values
+
+
+class ArtworkWanted(Message):
+    """The player bar wants the artwork of the track playing now (None: show none)."""
+
+    def __init__(self, track: Track | None) -> None:
+        super().__init__()
+        self.track = track
