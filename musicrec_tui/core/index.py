@@ -34,6 +34,7 @@ import numpy as np
 
 from .errors import ConfigError, NotFound
 from .models import VectorMatrix
+from .normal import ndtr, ndtri
 
 HUBNESS_MODES = ("none", "mp")
 ROBUST_BELOW = 20
@@ -50,6 +51,31 @@ class Hit:
     row: int
     score: float
     cosine: float
+
+
+@dataclass(frozen=True, slots=True)
+class IndexState:
+    """What a SimilarityIndex computed from its vectors, to persist and restore without recomputing.
+
+    Arrays may be read-only (memory-mapped): an index restored from them copies before it ever writes.
+    `row_sum`/`gram` and `mp_mu`/`mp_sd` are present once mutual proximity was prepared.
+    """
+
+    ids: np.ndarray
+    raw: np.ndarray
+    rows: np.ndarray
+    centre: np.ndarray
+    scale: np.ndarray
+    factor: np.ndarray
+    robust: bool
+    clip: float
+    robust_below: int
+    fitted_on: int
+    stale: int
+    mp_mu: np.ndarray | None = None
+    mp_sd: np.ndarray | None = None
+    row_sum: np.ndarray | None = None
+    gram: np.ndarray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +197,7 @@ class SimilarityIndex:
                                       self._factor, robust_below, clip)
         self.stale = 0
         self._raw_borrowed = False
+        self._x_borrowed = False
         if n:
             # the raw matrix is borrowed, not copied (first-touching a copy costs seconds at 1M rows); it is
             # copied before the index ever writes to it (a replacing add)
@@ -180,6 +207,49 @@ class SimilarityIndex:
             self._ids = np.array(vectors.ids, dtype=np.int64)
             self._fill(0, n)
             self._n = n
+
+    # ---- persistence ---------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Compute now what queries would compute on first use (mutual proximity's moments), e.g. to persist."""
+        if self.hubness == "mp" and self._n:
+            self._mp_stats()
+
+    def state(self) -> IndexState:
+        """The index's arrays and statistics (views, not copies), for `from_state`."""
+        n = self._n
+        mp = self._mp if self._mp is not None and self._mp[0].shape[0] == n else None
+        moments = self._sum is not None and self._gram is not None
+        return IndexState(
+            ids=self._ids[:n], raw=self._raw[:n], rows=self._x[:n], centre=self.stats.centre,
+            scale=self.stats.scale, factor=self.stats.factor, robust=self.stats.robust, clip=self.stats.clip,
+            robust_below=self.robust_below, fitted_on=self._fitted_on, stale=self.stale,
+            mp_mu=mp[0] if mp else None, mp_sd=mp[1] if mp else None,
+            row_sum=self._sum if moments else None, gram=self._gram if moments else None)
+
+    @classmethod
+    def from_state(cls, state: IndexState, extractor: str, version: int, groups: Sequence[str], *,
+                   weights: Mapping[str, float] | None = None, hubness: str = "none", query_threads: int | None = 1,
+                   refresh_after: float | None = 0.5) -> SimilarityIndex:
+        """An index over a saved state, computing nothing; ValueError when the state does not fit the groups
+        and weights asked for (the caller rebuilds it)."""
+        dim = len(groups)
+        empty = VectorMatrix(extractor, version, np.zeros(0, np.int64), np.zeros((0, dim), np.float32))
+        index = cls(empty, groups, weights=weights, hubness=hubness, robust_below=state.robust_below,
+                    clip=state.clip, query_threads=query_threads, refresh_after=refresh_after)
+        n = int(state.ids.shape[0])
+        if (state.raw.shape != (n, dim) or state.rows.shape != (n, dim) or state.factor.shape != (dim,)
+                or not np.array_equal(state.factor, index._factor)):
+            raise ValueError("saved index state does not match the extractor's groups or weights")
+        index.stats = Standardiser(state.centre, state.scale, state.factor, state.robust, state.clip)
+        index._ids, index._raw, index._x, index._n = state.ids, state.raw, state.rows, n
+        index._raw_borrowed = index._x_borrowed = True
+        index._fitted_on, index.stale = int(state.fitted_on), int(state.stale)
+        if state.mp_mu is not None and state.mp_sd is not None:
+            index._mp = (state.mp_mu, state.mp_sd)
+        if state.row_sum is not None and state.gram is not None:
+            # small, and updated in place by add(): always copies
+            index._sum, index._gram = np.array(state.row_sum, np.float64), np.array(state.gram, np.float64)
+        return index
 
     # ---- size and lookup -----------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -275,6 +345,7 @@ class SimilarityIndex:
         self._fitted_on = self._n
         self._sum = self._gram = None
         self._mp = None
+        self._own_rows()
         if self._n:
             self._fill(0, self._n)
         self.stale = 0
@@ -290,7 +361,7 @@ class SimilarityIndex:
             grown = np.empty((new_cap, self.dim), np.float32)
             grown[: self._n] = old[: self._n]
             setattr(self, name, grown)
-        self._raw_borrowed = False
+        self._raw_borrowed = self._x_borrowed = False
         ids = np.empty(new_cap, np.int64)
         ids[: self._n] = self._ids[: self._n]
         self._ids = ids
@@ -313,7 +384,14 @@ class SimilarityIndex:
             self._x[at:end] = rows
             self._accumulate(rows, +1.0)
 
+    def _own_rows(self) -> None:
+        """Copy borrowed (e.g. memory-mapped, read-only) normalised rows before writing into them."""
+        if self._x_borrowed:
+            self._x = self._x[: self._n].copy()
+            self._x_borrowed = False
+
     def _replace(self, rows_at: np.ndarray, raw: np.ndarray) -> None:
+        self._own_rows()
         if self._raw_borrowed:
             self._raw = self._raw[: self._n].copy()
             self._raw_borrowed = False
@@ -374,8 +452,6 @@ class SimilarityIndex:
 
     def _mp_keys(self, cos: np.ndarray, query_rows: np.ndarray) -> np.ndarray:
         """-log(1 - MP): MP saturates at 1 for the best candidates, so rank by the log of its complement."""
-        from scipy.special import ndtr
-
         mu, sd = self._mp_stats()
         q_mu, q_sd = self._moments(query_rows)
         c = cos.astype(np.float64)
@@ -438,19 +514,21 @@ class SimilarityIndex:
         by cosine first; the k-th best MP among them gives a cosine s* below which no row can beat it, and the
         rows above s* (usually those already scored) are all that is ranked. Exact, in at most two passes.
         """
-        from scipy.special import ndtr, ndtri
-
         with self._blas_limit():
             cos = self._x[: self._n] @ query
         masked = cos.copy() if mask is not None or banned.size else cos
         masked[banned] = -np.inf
         if mask is not None:
             masked[~np.asarray(mask, dtype=bool)] = -np.inf
+        q_mu, q_sd = (float(v[0]) for v in self._moments(query[None, :]))
+        return self._mp_select(cos, masked, q_mu, q_sd, k)
+
+    def _mp_select(self, cos: np.ndarray, masked: np.ndarray, q_mu: float, q_sd: float, k: int) -> list[Hit]:
+        """The exact MP top-k of one query from its cosines (`masked`: -inf where a row may not be returned)."""
         valid = int(np.count_nonzero(masked > -np.inf))
         if min(int(k), valid) <= 0:
             return []
         mu, sd = self._mp_stats()
-        q_mu, q_sd = (float(v[0]) for v in self._moments(query[None, :]))
 
         def keys_of(rows: np.ndarray) -> np.ndarray:
             c = cos[rows].astype(np.float64)
@@ -465,7 +543,7 @@ class SimilarityIndex:
         if cand.shape[0] < valid:
             kth = float(np.partition(keys, keys.shape[0] - kk)[keys.shape[0] - kk])  # k-th best key so far
             # every row with a cosine above s* could still beat it (its bound -log tail_q(s) exceeds kth)
-            s_star = q_mu - q_sd * float(ndtri(min(max(np.exp(-kth), 1e-300), 1.0)))
+            s_star = q_mu - q_sd * ndtri(min(max(float(np.exp(-kth)), 1e-300), 1.0))
             if s_star < float(masked[cand].min()):
                 cand = np.nonzero(masked >= s_star)[0]
                 cand = cand[masked[cand] > -np.inf]
@@ -503,22 +581,37 @@ class SimilarityIndex:
                      chunk_elements: int = 32_000_000) -> list[list[Hit]]:
         """Top-k for many normalised query rows, one matrix product per chunk of queries.
 
-        `exclude_rows[i]` (or -1) is a row never returned to query i, e.g. the query's own row.
+        `exclude_rows[i]` (or -1) is a row never returned to query i, e.g. the query's own row. With mutual
+        proximity each query is then ranked exactly as `search` does, through its best candidates by cosine
+        (not by scoring every row: that made `recommend --all` hours long at 100k tracks).
         """
         q = np.asarray(queries, dtype=np.float32).reshape(-1, self.dim)
         per_chunk = max(1, chunk_elements // max(1, self._n))
         out: list[list[Hit]] = []
         for start in range(0, q.shape[0], per_chunk):
             block = q[start:start + per_chunk]
+            ex = None if exclude_rows is None else np.asarray(exclude_rows[start:start + block.shape[0]], np.intp)
+            if self.hubness == "mp":
+                out.extend(self._batch_mp(block, k, ex))
+                continue
             score, cos = self.scores(block)
-            if score is cos:
-                score = score.copy()
-            if exclude_rows is not None:
-                ex = np.asarray(exclude_rows[start:start + block.shape[0]], dtype=np.intp)
+            if ex is not None:
+                score = score.copy() if score is cos else score
                 hit = ex >= 0
                 score[np.nonzero(hit)[0], ex[hit]] = -np.inf
             out.extend(self._top(score[i], cos[i], k) for i in range(block.shape[0]))
         return out
+
+    def _batch_mp(self, block: np.ndarray, k: int, exclude: np.ndarray | None) -> list[list[Hit]]:
+        with self._blas_limit():
+            cos = block @ self._x[: self._n].T
+        masked = cos
+        if exclude is not None and (exclude >= 0).any():
+            masked = cos.copy()
+            hit = exclude >= 0
+            masked[np.nonzero(hit)[0], exclude[hit]] = -np.inf
+        q_mu, q_sd = self._moments(block)
+        return [self._mp_select(cos[i], masked[i], float(q_mu[i]), float(q_sd[i]), k) for i in range(block.shape[0])]
 
     def _top(self, score: np.ndarray, cos: np.ndarray, k: int) -> list[Hit]:
         valid = int(np.count_nonzero(score > -np.inf))
