@@ -275,12 +275,14 @@ def _cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
     from .core.recommend import recommendation_json
     from .factory import make_library
     from .similarity import LibraryIndex
+    from .store.matrix_cache import index_dir
     from .textfmt import format_table
 
     if bool(args.ids) == bool(args.all):
         raise UsageError("give one or more track ids, or --all")
     with make_library(settings) as lib:
-        similar = LibraryIndex(lib, args.extractor or settings.extractor, settings.hubness, settings.explainer)
+        similar = LibraryIndex(lib, args.extractor or settings.extractor, settings.hubness, settings.explainer,
+                               index_dir=index_dir(lib.url, settings.paths.cache_dir))
         if args.all:
             if not args.json:
                 raise UsageError("--all writes JSON lines: add --json")

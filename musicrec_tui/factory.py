@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .config import Settings, ensure_writable_dir
-from .core.fetch import PreviewCache
-from .core.itunes import ItunesClient
-from .ingest.pipeline import IngestPipeline
 from .store import open_library
 from .store.base import SqlLibrary
+
+if TYPE_CHECKING:  # imported where used: `musicrec recommend` needs none of them (requests, PyAV: ~100 ms)
+    from .core.fetch import PreviewCache
+    from .core.itunes import ItunesClient
+    from .ingest.pipeline import IngestPipeline
 
 
 def make_itunes_client(settings: Settings, **overrides: object) -> ItunesClient:
@@ -16,6 +20,8 @@ def make_itunes_client(settings: Settings, **overrides: object) -> ItunesClient:
                                   "timeout": settings.itunes_timeout, "max_retries": settings.itunes_max_retries,
                                   "transient_retries": settings.itunes_transient_retries}
     options.update(overrides)
+    from .core.itunes import ItunesClient
+
     return ItunesClient(settings.itunes_base_url, **options)  # type: ignore[arg-type]
 
 
@@ -25,6 +31,8 @@ def make_cache(settings: Settings, **overrides: object) -> PreviewCache:
     options: dict[str, object] = {"max_bytes": settings.cache_max_mb * 1024 * 1024,
                                   "max_file_bytes": settings.preview_max_mb * 1024 * 1024, "check": "probe"}
     options.update(overrides)
+    from .core.fetch import PreviewCache
+
     return PreviewCache(ensure_writable_dir(settings.paths.previews_dir, "cache"), **options)  # type: ignore[arg-type]
 
 
@@ -34,5 +42,7 @@ def make_library(settings: Settings) -> SqlLibrary:
 
 def make_pipeline(settings: Settings, library: SqlLibrary, **kwargs: object) -> IngestPipeline:
     """An ingest pipeline over `library`; kwargs go to IngestPipeline (on_event, workers, extractor ...)."""
+    from .ingest.pipeline import IngestPipeline
+
     kwargs.setdefault("lookup", make_itunes_client(settings).lookup)
     return IngestPipeline(settings, library, cache=make_cache(settings), **kwargs)  # type: ignore[arg-type]

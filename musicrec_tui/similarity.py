@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -18,21 +19,31 @@ from .core.index import SimilarityIndex
 from .core.models import SOURCE_ITUNES, Neighbour, Track
 from .core.recommend import query_for, recommend, recommend_all
 from .store.base import SqlLibrary
+from .store.matrix_cache import PersistedIndex
 
 
 class SyncedIndex:
     """A SimilarityIndex over `library`'s vectors of one extractor, brought up to date on every use."""
 
-    def __init__(self, library: SqlLibrary, extractor: str | None = None, hubness: str = "mp") -> None:
+    def __init__(self, library: SqlLibrary, extractor: str | None = None, hubness: str = "mp",
+                 index_dir: Path | None = None) -> None:
         self.library = library
         self.extractor = features.get(extractor)
         self.hubness = hubness
         self._index: SimilarityIndex | None = None
         self._lock = threading.Lock()
+        # with a folder, the index is persisted there (store/matrix_cache.py) and checked by the change counter
+        self.persisted = PersistedIndex(library, self.extractor, hubness, index_dir) if index_dir else None
+        self._stamp: tuple[float, int] | None = None
 
     def index(self) -> SimilarityIndex:
         """The index, synchronised with the library first."""
         with self._lock:
+            if self.persisted is not None:
+                stamp = self.library.change_stamp()
+                if self._index is None or stamp != self._stamp:
+                    self._index, self._stamp = self.persisted.load(stamp), stamp
+                return self._index
             ext = self.extractor
             ids = self.library.vector_ids(ext.name, ext.version)
             current = self._index
@@ -59,12 +70,12 @@ class LibraryIndex:
     """
 
     def __init__(self, library: SqlLibrary, extractor: str | None = None, hubness: str = "mp",
-                 explainer: str | None = None) -> None:
+                 explainer: str | None = None, index_dir: Path | None = None) -> None:
         self.library = library
-        self.ranking = SyncedIndex(library, extractor, hubness)
+        self.ranking = SyncedIndex(library, extractor, hubness, index_dir)
         self.extractor = self.ranking.extractor
         self.hubness = hubness
-        self.explainer = (SyncedIndex(library, explainer, "none")
+        self.explainer = (SyncedIndex(library, explainer, "none", index_dir)
                           if explainer and explainer != self.extractor.name else None)
 
     def index(self) -> SimilarityIndex:
