@@ -534,7 +534,8 @@ class SimilarityIndex:
             c = cos[rows].astype(np.float64)
             tail_q = ndtr((q_mu - c) / q_sd)
             tail_j = ndtr((mu[rows] - c) / sd[rows])
-            return -np.log(np.maximum(tail_q + tail_j - tail_q * tail_j, 1e-300))
+            keys: np.ndarray = -np.log(np.maximum(tail_q + tail_j - tail_q * tail_j, 1e-300))
+            return keys
 
         kk = min(int(k), valid)
         m = min(valid, max(4 * kk, 2048))

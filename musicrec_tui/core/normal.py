@@ -42,7 +42,8 @@ def _poly(x: np.ndarray, coef: tuple[float, ...], leading_one: bool = False) -> 
 
 def _erf_small(x: np.ndarray) -> np.ndarray:
     z = x * x
-    return x * _poly(z, _T) / _poly(z, _U, True)
+    out: np.ndarray = x * _poly(z, _T) / _poly(z, _U, True)
+    return out
 
 
 def _erfc_large(x: np.ndarray, near: bool) -> np.ndarray:
@@ -50,7 +51,8 @@ def _erfc_large(x: np.ndarray, near: bool) -> np.ndarray:
     with np.errstate(under="ignore", over="ignore", invalid="ignore"):
         z = np.exp(-x * x)
         if near:
-            return z * _poly(x, _P) / _poly(x, _Q, True)
+            out: np.ndarray = z * _poly(x, _P) / _poly(x, _Q, True)
+            return out
         return np.where(x * x > _MAXLOG, 0.0, z * _poly(x, _R) / _poly(x, _S, True))
 
 
@@ -61,7 +63,7 @@ def ndtr(x: np.ndarray) -> np.ndarray:
     there, and its import cost no longer matters."""
     if np.size(x) >= _BIG:
         try:
-            from scipy.special import ndtr as scipy_ndtr
+            from scipy.special import ndtr as scipy_ndtr  # type: ignore[import-untyped]
         except ImportError:
             pass
         else:

@@ -162,12 +162,12 @@ def write_cache(path: Path, header: Mapping[str, Any], arrays: Mapping[str, np.n
         sections, layout = {}, []
         for name, arr in arrays.items():
             a = np.ascontiguousarray(arr)
-            sections[name] = [offset, a.dtype.str, list(a.shape), _checksum(a.view(np.uint8).reshape(-1))]
+            sections[name] = [offset, a.dtype.str, list(a.shape), _checksum(a.view(np.uint8).reshape(-1).data)]
             layout.append((offset, a))
             offset = _round_up(offset + a.nbytes)
         size = offset
     raw_header = json.dumps({**body, "sections": sections, "size": size}).encode()
-    if _PREFIX.size + len(raw_header) > layout[0][0] if layout else False:
+    if layout and _PREFIX.size + len(raw_header) > layout[0][0]:
         raise AssertionError("header outgrew its room")
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
@@ -178,7 +178,7 @@ def write_cache(path: Path, header: Mapping[str, Any], arrays: Mapping[str, np.n
             fh.write(raw_header)
             for at, a in layout:
                 fh.write(b"\0" * (at - fh.tell()))
-                fh.write(memoryview(a).cast("B"))
+                fh.write(a.view(np.uint8).reshape(-1).data)
             fh.write(b"\0" * (size - fh.tell()))
         os.replace(tmp, path)
     except BaseException:
@@ -250,7 +250,7 @@ class PersistedIndex:
 
     def _restore(self, cached: CacheFile) -> SimilarityIndex | None:
         h = cached.header
-        if self.hubness == "mp" and not cached.has("gram"):
+        if self.hubness == "mp" and not cached.has("gram") and h.get("n"):
             return None
         try:
             arrays = {name: cached.array(name) for name in _HOT if cached.has(name)}
