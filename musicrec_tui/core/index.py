@@ -189,6 +189,7 @@ class SimilarityIndex:
         self._raw = np.zeros((0, dim), np.float32)
         self._x = np.zeros((0, dim), np.float32)
         self._order: np.ndarray | None = None
+        self._sorted_ids = np.zeros(0, np.int64)  # ids in _order, set with it
         self._mp: tuple[np.ndarray, np.ndarray] | None = None
         self._sum: np.ndarray | None = None  # sum and Gram matrix of the rows, kept only for mutual proximity
         self._gram: np.ndarray | None = None
@@ -301,7 +302,8 @@ class SimilarityIndex:
             return np.full(wanted.shape, -1, dtype=np.intp)
         if self._order is None:
             self._order = np.argsort(self._ids[: self._n], kind="stable")
-        sorted_ids = self._ids[self._order]
+            self._sorted_ids = self._ids[self._order]
+        sorted_ids = self._sorted_ids
         pos = np.searchsorted(sorted_ids, wanted)
         pos = np.minimum(pos, self._n - 1)
         return np.where(sorted_ids[pos] == wanted, self._order[pos], -1).astype(np.intp)
@@ -472,13 +474,13 @@ class SimilarityIndex:
             return self._mp_keys(cos, q), cos
         return cos, cos
 
-    def _blas_limit(self) -> contextlib.AbstractContextManager[object]:
+    def _blas_limit(self, batch: bool = False) -> contextlib.AbstractContextManager[object]:
         """Limit BLAS to `query_threads` for one product (threadpoolctl, when installed; else a no-op).
 
         One thread is the default: the scan is memory-bound, and on a busy 2-core machine (ingest workers,
         the UI) a second BLAS thread that has to wait for a core made single queries 2-5x slower here.
         """
-        if not self.query_threads:
+        if not self.query_threads or batch:  # a batch of queries is compute-bound: every core helps
             return contextlib.nullcontext()
         if self._blas is None:
             try:
@@ -523,7 +525,8 @@ class SimilarityIndex:
         q_mu, q_sd = (float(v[0]) for v in self._moments(query[None, :]))
         return self._mp_select(cos, masked, q_mu, q_sd, k)
 
-    def _mp_select(self, cos: np.ndarray, masked: np.ndarray, q_mu: float, q_sd: float, k: int) -> list[Hit]:
+    def _mp_select(self, cos: np.ndarray, masked: np.ndarray, q_mu: float, q_sd: float, k: int,
+                   pool: int = 2048) -> list[Hit]:
         """The exact MP top-k of one query from its cosines (`masked`: -inf where a row may not be returned)."""
         valid = int(np.count_nonzero(masked > -np.inf))
         if min(int(k), valid) <= 0:
@@ -538,7 +541,7 @@ class SimilarityIndex:
             return keys
 
         kk = min(int(k), valid)
-        m = min(valid, max(4 * kk, 2048))
+        m = min(valid, max(4 * kk, pool))
         cand = self._top_by_threshold(masked, m, kk)
         keys = keys_of(cand)
         if cand.shape[0] < valid:
@@ -603,16 +606,53 @@ class SimilarityIndex:
             out.extend(self._top(score[i], cos[i], k) for i in range(block.shape[0]))
         return out
 
-    def _batch_mp(self, block: np.ndarray, k: int, exclude: np.ndarray | None) -> list[list[Hit]]:
-        with self._blas_limit():
-            cos = block @ self._x[: self._n].T
-        masked = cos
-        if exclude is not None and (exclude >= 0).any():
-            masked = cos.copy()
+    def _batch_mp(self, block: np.ndarray, k: int, exclude: np.ndarray | None, pool: int = 256) -> list[list[Hit]]:
+        """`_search_mp` for a block of queries: one product, then every query's first pool of candidates scored
+        in one vectorised pass; a query whose pool fails the exactness check (or is oddly sized) is redone
+        alone with the single-query path."""
+        n = self._n
+        with self._blas_limit(batch=True):
+            cos = block @ self._x[:n].T
+        if exclude is not None:
+            # an excluded row's cosine is never read again: mask it in place (no copy of the block)
             hit = exclude >= 0
-            masked[np.nonzero(hit)[0], exclude[hit]] = -np.inf
+            cos[np.nonzero(hit)[0], exclude[hit]] = -np.inf
+        b = block.shape[0]
         q_mu, q_sd = self._moments(block)
-        return [self._mp_select(cos[i], masked[i], float(q_mu[i]), float(q_sd[i]), k) for i in range(block.shape[0])]
+        m = int(min(n, max(4 * int(k), pool)))
+        stride = max(1, n // 4096)
+        sample = cos[:, ::stride]
+        cut = int(sample.shape[1] * (1.0 - m / n))
+        if not 0 < cut < sample.shape[1]:
+            return [self._mp_select(cos[i], cos[i], float(q_mu[i]), float(q_sd[i]), k) for i in range(b)]
+        valid = np.count_nonzero(cos > -np.inf, axis=1)
+        thr = np.partition(sample, cut, axis=1)[:, cut]
+        r, c = np.nonzero(cos >= thr[:, None])
+        counts = np.bincount(r, minlength=b)
+        mu, sd = self._mp_stats()
+        cv = cos[r, c].astype(np.float64)
+        tail_q = ndtr((q_mu[r].astype(np.float64) - cv) / q_sd[r])
+        tail_j = ndtr((mu[c] - cv) / sd[c])
+        keys = -np.log(np.maximum(tail_q + tail_j - tail_q * tail_j, 1e-300))
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        out: list[list[Hit]] = []
+        for i in range(b):
+            lo, hi = int(starts[i]), int(starts[i + 1])
+            need = min(int(k), int(valid[i]))
+            if need <= 0:
+                out.append([])
+                continue
+            if not (need <= hi - lo <= 8 * m) or not np.isfinite(thr[i]):
+                out.append(self._mp_select(cos[i], cos[i], float(q_mu[i]), float(q_sd[i]), k))
+                continue
+            seg_keys, seg_rows = keys[lo:hi], c[lo:hi]
+            kth = float(np.partition(seg_keys, seg_keys.shape[0] - need)[seg_keys.shape[0] - need])
+            s_star = float(q_mu[i]) - float(q_sd[i]) * ndtri(min(max(float(np.exp(-kth)), 1e-300), 1.0))
+            if hi - lo < valid[i] and s_star < float(thr[i]):  # a row below the pool could still win
+                out.append(self._mp_select(cos[i], cos[i], float(q_mu[i]), float(q_sd[i]), k))
+                continue
+            out.append(self._top_of(seg_rows, seg_keys, cos[i], need))
+        return out
 
     def _top(self, score: np.ndarray, cos: np.ndarray, k: int) -> list[Hit]:
         valid = int(np.count_nonzero(score > -np.inf))

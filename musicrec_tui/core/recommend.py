@@ -11,6 +11,7 @@ parts such as "(Remastered 2011)" and a trailing " - Live ..." ignored), or whos
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -27,6 +28,7 @@ _SUFFIX = re.compile(r"\s+-\s+.*\b(remaster\w*|live|version|edit|mix|mono|stereo
 _NON_WORD = re.compile(r"[\W_]+")
 
 
+@functools.lru_cache(maxsize=1 << 19)  # recommend --all meets every title and artist of the library
 def normalise_name(text: str) -> str:
     """Lower case, no brackets or "- Remastered"-style suffix, no accents or punctuation, single spaces."""
     text = unicodedata.normalize("NFKD", text.casefold())
@@ -117,8 +119,9 @@ def _filter(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], query: np
             collapse: bool) -> list[Neighbour]:
     seed_artists = {normalise_name(t.artist) for t in seeds}
     seed_keys = {duplicate_key(t) for t in seeds}
+    rows = index.rows
     seed_rows = [index.rows_of([t.id])[0] for t in seeds if t.id is not None]
-    seed_rows = [index.rows[r] for r in seed_rows if r >= 0]
+    seed_rows = [rows[r] for r in seed_rows if r >= 0]
     kept: list[tuple[Hit, Track, list[int]]] = []
     keys: dict[tuple[str, str], int] = {}
     for hit in hits:
@@ -131,7 +134,7 @@ def _filter(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], query: np
             continue
         if exclude_artist and normalise_name(track.artist) in seed_artists:
             continue
-        row = index.rows[hit.row]
+        row = rows[hit.row]
         if collapse:
             key = duplicate_key(track)
             if key in seed_keys or any(float(row @ s) >= DUPLICATE_COSINE for s in seed_rows):
@@ -139,7 +142,7 @@ def _filter(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], query: np
             same = keys.get(key)
             if same is None:
                 same = next((i for i, (h, _, _) in enumerate(kept)
-                             if float(row @ index.rows[h.row]) >= DUPLICATE_COSINE), None)
+                             if float(row @ rows[h.row]) >= DUPLICATE_COSINE), None)
             if same is not None:
                 kept[same][2].append(hit.id)
                 continue
@@ -149,7 +152,7 @@ def _filter(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], query: np
         kept.append((hit, track, []))
     return [
         Neighbour(rank=i + 1, score=hit.score, track=track, cosine=hit.cosine, duplicates=tuple(dups),
-                  groups=_explain(index, query, index.rows[hit.row]))
+                  groups=_explain(index, query, rows[hit.row]))
         for i, (hit, track, dups) in enumerate(kept[:k])
     ]
 
