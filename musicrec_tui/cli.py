@@ -282,7 +282,8 @@ def _cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("give one or more track ids, or --all")
     with make_library(settings) as lib:
         similar = LibraryIndex(lib, args.extractor or settings.extractor, settings.hubness, settings.explainer,
-                               index_dir=index_dir(lib.url, settings.paths.cache_dir))
+                               index_dir=index_dir(lib.url, settings.paths.cache_dir),
+                               approximate_above=settings.approximate_above)
         if args.all:
             if not args.json:
                 raise UsageError("--all writes JSON lines: add --json")

@@ -26,14 +26,15 @@ class SyncedIndex:
     """A SimilarityIndex over `library`'s vectors of one extractor, brought up to date on every use."""
 
     def __init__(self, library: SqlLibrary, extractor: str | None = None, hubness: str = "mp",
-                 index_dir: Path | None = None) -> None:
+                 index_dir: Path | None = None, approximate_above: int = 0) -> None:
         self.library = library
         self.extractor = features.get(extractor)
         self.hubness = hubness
         self._index: SimilarityIndex | None = None
         self._lock = threading.Lock()
         # with a folder, the index is persisted there (store/matrix_cache.py) and checked by the change counter
-        self.persisted = PersistedIndex(library, self.extractor, hubness, index_dir) if index_dir else None
+        self.persisted = (PersistedIndex(library, self.extractor, hubness, index_dir,
+                                         approximate_above=approximate_above) if index_dir else None)
         self._stamp: tuple[float, int] | None = None
 
     def index(self) -> SimilarityIndex:
@@ -70,9 +71,9 @@ class LibraryIndex:
     """
 
     def __init__(self, library: SqlLibrary, extractor: str | None = None, hubness: str = "mp",
-                 explainer: str | None = None, index_dir: Path | None = None) -> None:
+                 explainer: str | None = None, index_dir: Path | None = None, approximate_above: int = 0) -> None:
         self.library = library
-        self.ranking = SyncedIndex(library, extractor, hubness, index_dir)
+        self.ranking = SyncedIndex(library, extractor, hubness, index_dir, approximate_above)
         self.extractor = self.ranking.extractor
         self.hubness = hubness
         self.explainer = (SyncedIndex(library, explainer, "none", index_dir)

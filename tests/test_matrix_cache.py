@@ -221,3 +221,53 @@ def test_cli_recommend_persists_beside_the_library(tmp_path: Path) -> None:
     assert runs[0].stdout == runs[1].stdout and runs[0].stderr == runs[1].stderr == ""
     assert sorted(p.name for p in (tmp_path / "lib.sqlite3.index").iterdir()) == ["handcrafted-v1.idx",
                                                                                   "musicnn-v1.idx"]
+
+
+def same_ranking(a: list[list[tuple]], b: list[list[tuple]]) -> bool:
+    """Same tracks in the same order, scores equal to float32 rounding (a product over a subset of rows
+    rounds differently from the full scan's)."""
+    return all([r[0] for r in x] == [r[0] for r in y] and np.allclose([r[1:3] for r in x], [r[1:3] for r in y],
+                                                                       rtol=0, atol=1e-6)
+               for x, y in zip(a, b, strict=True)) and len(a) == len(b)
+
+
+def graph_how(similar: LibraryIndex) -> str | None:
+    assert similar.ranking.persisted is not None
+    return similar.ranking.persisted.graph_how
+
+
+def test_past_the_threshold_an_approximate_graph_is_kept_in_step(db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "idx"
+    with open_library(db_url) as lib:
+        ids = add_tracks(lib, 0, 120, seed=12)
+        similar = LibraryIndex(lib, None, "mp", "handcrafted", index_dir=folder, approximate_above=100)
+        got = answers(similar, ids[:10])
+        assert similar.index().approximate and graph_how(similar) == "built"
+        assert same_ranking(got, uncached(lib, ids[:10]))  # a small graph finds every true neighbour
+        assert stat.S_IMODE((folder / "musicnn-v1.hnsw").stat().st_mode) == 0o600
+        again = LibraryIndex(lib, None, "mp", "handcrafted", index_dir=folder, approximate_above=100)
+        assert answers(again, ids[:10]) == got and graph_how(again) == "reused"
+    with open_library(db_url) as other:
+        new = add_tracks(other, 120, 4, seed=13)
+        assert other.delete_track(ids[5])
+    with open_library(db_url) as lib:
+        similar = LibraryIndex(lib, None, "mp", "handcrafted", index_dir=folder, approximate_above=100)
+        seeds = [ids[0], new[0], new[3]]
+        assert same_ranking(answers(similar, seeds), uncached(lib, seeds))
+        assert graph_how(similar) == "updated"
+        rest = [i for i in ids[:20] if i != ids[5]]
+        assert all(ids[5] not in {n[0] for n in found} for found in answers(similar, rest))
+        small = LibraryIndex(lib, None, "mp", "handcrafted", index_dir=folder, approximate_above=1000)
+        assert answers(small, seeds) == uncached(lib, seeds) and not small.index().approximate
+
+
+def test_a_damaged_graph_is_rebuilt(library: SqlLibrary, tmp_path: Path) -> None:
+    folder = tmp_path / "idx"
+    ids = add_tracks(library, 0, 110, seed=14)
+    want = answers(LibraryIndex(library, None, "mp", "handcrafted", index_dir=folder, approximate_above=100), ids[:5])
+    graph = folder / "musicnn-v1.hnsw"
+    data = bytearray(graph.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    graph.write_bytes(bytes(data))
+    similar = LibraryIndex(library, None, "mp", "handcrafted", index_dir=folder, approximate_above=100)
+    assert answers(similar, ids[:5]) == want and graph_how(similar) == "built"

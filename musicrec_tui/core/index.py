@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -51,6 +52,12 @@ class Hit:
     row: int
     score: float
     cosine: float
+
+
+class CandidateGraph(Protocol):
+    """An approximate neighbour search over the index's rows, keyed by track id (core/ann.py's HnswGraph)."""
+
+    def search(self, query: np.ndarray, m: int) -> np.ndarray: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +196,7 @@ class SimilarityIndex:
         self._raw = np.zeros((0, dim), np.float32)
         self._x = np.zeros((0, dim), np.float32)
         self._order: np.ndarray | None = None
+        self._graph: CandidateGraph | None = None
         self._sorted_ids = np.zeros(0, np.int64)  # ids in _order, set with it
         self._mp: tuple[np.ndarray, np.ndarray] | None = None
         self._sum: np.ndarray | None = None  # sum and Gram matrix of the rows, kept only for mutual proximity
@@ -251,6 +259,16 @@ class SimilarityIndex:
             # small, and updated in place by add(): always copies
             index._sum, index._gram = np.array(state.row_sum, np.float64), np.array(state.gram, np.float64)
         return index
+
+    def use_graph(self, graph: CandidateGraph | None) -> None:
+        """Answer queries through an approximate graph: its candidates are re-ranked exactly (None: exact scan).
+
+        Only for an index that no longer changes (the graph is not updated by add() or refresh())."""
+        self._graph = graph
+
+    @property
+    def approximate(self) -> bool:
+        return self._graph is not None
 
     # ---- size and lookup -----------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -500,6 +518,8 @@ class SimilarityIndex:
         banned = np.fromiter((int(r) for r in exclude_rows), dtype=np.intp)
         by_id = self.rows_of(exclude_ids)
         banned = np.concatenate([banned, by_id[by_id >= 0]])
+        if self._graph is not None and mask is None:
+            return self._search_graph(np.asarray(query, dtype=np.float32).reshape(self.dim), k, banned)
         if self.hubness == "mp":
             return self._search_mp(np.asarray(query, dtype=np.float32).reshape(self.dim), k, banned, mask)
         score, cos = self.scores(query)
@@ -524,6 +544,33 @@ class SimilarityIndex:
             masked[~np.asarray(mask, dtype=bool)] = -np.inf
         q_mu, q_sd = (float(v[0]) for v in self._moments(query[None, :]))
         return self._mp_select(cos, masked, q_mu, q_sd, k)
+
+    def _search_graph(self, query: np.ndarray, k: int, banned: np.ndarray) -> list[Hit]:
+        """Top-k among the graph's candidates (a few times k), scored exactly like the full scan scores them."""
+        assert self._graph is not None
+        found = self._graph.search(query, max(4 * int(k), 64) + int(banned.size))
+        rows = self.rows_of(found)
+        rows = rows[rows >= 0]
+        if banned.size:
+            rows = rows[~np.isin(rows, banned)]
+        kk = min(int(k), int(rows.shape[0]))
+        if kk <= 0:
+            return []
+        cos = self._x[rows] @ query
+        mp = self.hubness == "mp"
+        if mp:
+            mu, sd = self._mp_stats()
+            q_mu, q_sd = (float(v[0]) for v in self._moments(query[None, :]))
+            c = cos.astype(np.float64)
+            tail_q, tail_j = ndtr((q_mu - c) / q_sd), ndtr((mu[rows] - c) / sd[rows])
+            keys = -np.log(np.maximum(tail_q + tail_j - tail_q * tail_j, 1e-300))
+        else:
+            keys = cos.astype(np.float64)
+        part = np.argpartition(-keys, kk - 1)[:kk] if kk < rows.shape[0] else np.arange(rows.shape[0])
+        ids = self._ids[rows[part]]
+        order = np.lexsort((ids, -np.round(keys[part], 6)))
+        return [Hit(int(ids[i]), int(rows[part[i]]), float(-np.expm1(-keys[part[i]])) if mp else float(keys[part[i]]),
+                    float(cos[part[i]])) for i in order]
 
     def _mp_select(self, cos: np.ndarray, masked: np.ndarray, q_mu: float, q_sd: float, k: int,
                    pool: int = 2048) -> list[Hit]:
@@ -590,6 +637,10 @@ class SimilarityIndex:
         (not by scoring every row: that made `recommend --all` hours long at 100k tracks).
         """
         q = np.asarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        if self._graph is not None:
+            ex_all = np.full(q.shape[0], -1, np.intp) if exclude_rows is None else np.asarray(exclude_rows, np.intp)
+            return [self.search(q[i], k, exclude_rows=[int(ex_all[i])] if ex_all[i] >= 0 else [])
+                    for i in range(q.shape[0])]
         per_chunk = max(1, chunk_elements // max(1, self._n))
         out: list[list[Hit]] = []
         for start in range(0, q.shape[0], per_chunk):

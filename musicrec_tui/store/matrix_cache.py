@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.ann import GraphParams, HnswGraph
 from ..core.features.base import Extractor
 from ..core.index import IndexState, SimilarityIndex
 from ..core.models import VectorMatrix
@@ -210,13 +211,18 @@ class PersistedIndex:
     """One extractor's index over one library, saved under `directory` (None: nothing is saved)."""
 
     def __init__(self, library: SqlLibrary, extractor: Extractor, hubness: str, directory: Path | None,
-                 weights: Mapping[str, float] | None = None) -> None:
+                 weights: Mapping[str, float] | None = None, approximate_above: int = 0,
+                 graph_params: GraphParams | None = None) -> None:
         self.library = library
         self.extractor = extractor
         self.hubness = hubness
         self.weights = weights
         self.path = directory / f"{extractor.name}-v{extractor.version}.idx" if directory else None
+        # from this many rows on, queries go through an approximate graph saved beside (core/ann.py); 0: never
+        self.approximate_above = approximate_above
+        self.graph_params = graph_params or GraphParams()
         self.last: LoadReport | None = None
+        self.graph_how: str | None = None
 
     def load(self, stamp: tuple[float, int] | None = None) -> SimilarityIndex:
         """The index of the library as it is now: the saved one when still current, else brought up to date."""
@@ -227,14 +233,85 @@ class PersistedIndex:
                 index = self._restore(cached)
                 if index is not None:
                     self.last = LoadReport("reused", 0, 0, len(index))
-                    return index
+                    return self._with_graph(index, cached, None)
         else:
             cached = None
         index, stamps, report = self._sync(cached)
         index.prepare()
         self._save(index, stamps, birth, counter)
         self.last = report
+        return self._with_graph(index, None, stamps)
+
+    # ---- the approximate graph, past `approximate_above` rows ----------------------------------------------
+    def _with_graph(self, index: SimilarityIndex, cached: CacheFile | None, stamps: np.ndarray | None
+                    ) -> SimilarityIndex:
+        self.graph_how = None
+        if self.path is None or not self.approximate_above or len(index) < self.approximate_above:
+            return index
+        if stamps is None:
+            try:
+                stamps = cached.array("stamps") if cached is not None else None
+            except (CacheInvalid, KeyError):
+                stamps = None
+        if stamps is None:
+            return index
+        index.use_graph(self._graph(index, np.asarray(stamps)))
         return index
+
+    def _graph(self, index: SimilarityIndex, stamps: np.ndarray) -> HnswGraph:
+        """The saved graph, brought in step with the index (tracks removed and added by id), or a new one."""
+        assert self.path is not None
+        gpath, mpath = self.path.with_suffix(".hnsw"), self.path.with_suffix(".hnsw.meta")
+        ids = np.asarray(index.ids)
+        try:
+            meta = CacheFile.open(mpath)
+            h = meta.header
+            if (h.get("graph_size") != gpath.stat().st_size or h.get("dim") != index.dim
+                    or h.get("params") != list(_params(self.graph_params))):
+                raise CacheInvalid("graph does not match its description")
+            with gpath.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                if _checksum(memoryview(mm)) != h.get("graph_sum"):
+                    raise CacheInvalid("graph checksum")
+            g_ids, g_stamps = meta.array("ids"), meta.array("stamps")
+        except (CacheInvalid, OSError, KeyError, ValueError):
+            return self._new_graph(index, stamps, gpath, mpath)
+        found, at = _positions(g_ids, ids)
+        same = found & (g_stamps[np.where(found, at, 0)] == stamps)
+        add = ids[~same]
+        kept = np.zeros(g_ids.shape[0], bool)
+        kept[at[same]] = True
+        remove = g_ids[~kept]
+        changed = int(h.get("changed", 0)) + int(add.shape[0]) + int(remove.shape[0])
+        try:
+            if not add.shape[0] and not remove.shape[0]:
+                self.graph_how = "reused"
+                return HnswGraph.open(gpath, index.dim, self.graph_params, view=True)
+            if changed > 0.25 * max(1, len(index)):  # rows re-standardised since the build: start afresh
+                return self._new_graph(index, stamps, gpath, mpath)
+            graph = HnswGraph.open(gpath, index.dim, self.graph_params, view=False)
+            graph.remove(remove)
+            graph.add(add, index.rows[index.rows_of(add)])
+        except ValueError:
+            return self._new_graph(index, stamps, gpath, mpath)
+        self.graph_how = "updated"
+        self._save_graph(graph, ids, stamps, gpath, mpath, changed)
+        return graph
+
+    def _new_graph(self, index: SimilarityIndex, stamps: np.ndarray, gpath: Path, mpath: Path) -> HnswGraph:
+        graph = HnswGraph.build(np.asarray(index.ids), index.rows, self.graph_params)
+        self.graph_how = "built"
+        self._save_graph(graph, np.asarray(index.ids), stamps, gpath, mpath, 0)
+        return graph
+
+    def _save_graph(self, graph: HnswGraph, ids: np.ndarray, stamps: np.ndarray, gpath: Path, mpath: Path,
+                    changed: int) -> None:
+        with contextlib.suppress(OSError, RuntimeError):
+            graph.save(gpath)
+            with gpath.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                total = _checksum(memoryview(mm))
+            write_cache(mpath, {"graph_size": gpath.stat().st_size, "graph_sum": total, "dim": graph.dim,
+                                "params": list(_params(self.graph_params)), "changed": changed},
+                        {"ids": np.asarray(ids, np.int64), "stamps": np.asarray(stamps, np.float64)})
 
     def _open(self) -> CacheFile | None:
         if self.path is None:
@@ -312,6 +389,10 @@ class PersistedIndex:
                   "fitted_on": st.fitted_on, "stale": st.stale}
         with contextlib.suppress(OSError):  # an unwritable cache folder only costs speed
             write_cache(self.path, header, arrays)
+
+
+def _params(p: GraphParams) -> tuple[int, int, int, str]:
+    return (p.connectivity, p.expansion_add, p.expansion_search, p.dtype)
 
 
 def _positions(haystack: np.ndarray, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
