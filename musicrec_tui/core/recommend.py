@@ -120,11 +120,16 @@ def _filter(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], query: np
     seed_artists = {normalise_name(t.artist) for t in seeds}
     seed_keys = {duplicate_key(t) for t in seeds}
     rows = index.rows
-    seed_rows = [index.rows_of([t.id])[0] for t in seeds if t.id is not None]
-    seed_rows = [rows[r] for r in seed_rows if r >= 0]
-    kept: list[tuple[Hit, Track, list[int]]] = []
+    seed_at = [index.rows_of([t.id])[0] for t in seeds if t.id is not None]
+    seed_rows = rows[[r for r in seed_at if r >= 0]]
+    if collapse and hits:
+        # every cosine the duplicate checks may need, in two small products instead of a loop of dot products
+        hit_rows = rows[[h.row for h in hits]]
+        to_seeds = (hit_rows @ seed_rows.T >= DUPLICATE_COSINE).any(axis=1).tolist() if len(seed_rows) else None
+        to_hits = (hit_rows @ hit_rows.T >= DUPLICATE_COSINE).tolist()
+    kept: list[tuple[Hit, Track, list[int], int]] = []
     keys: dict[tuple[str, str], int] = {}
-    for hit in hits:
+    for at, hit in enumerate(hits):
         if len(kept) >= k and not collapse:
             break
         if hit.id in banned:
@@ -134,26 +139,25 @@ def _filter(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], query: np
             continue
         if exclude_artist and normalise_name(track.artist) in seed_artists:
             continue
-        row = rows[hit.row]
         if collapse:
             key = duplicate_key(track)
-            if key in seed_keys or any(float(row @ s) >= DUPLICATE_COSINE for s in seed_rows):
+            if key in seed_keys or (to_seeds is not None and to_seeds[at]):
                 continue
             same = keys.get(key)
             if same is None:
-                same = next((i for i, (h, _, _) in enumerate(kept)
-                             if float(row @ rows[h.row]) >= DUPLICATE_COSINE), None)
+                near = to_hits[at]
+                same = next((i for i, entry in enumerate(kept) if near[entry[3]]), None)
             if same is not None:
                 kept[same][2].append(hit.id)
                 continue
             if len(kept) >= k:
                 continue  # only looking for duplicates of the kept ones now
             keys[key] = len(kept)
-        kept.append((hit, track, []))
+        kept.append((hit, track, [], at))
     return [
         Neighbour(rank=i + 1, score=hit.score, track=track, cosine=hit.cosine, duplicates=tuple(dups),
                   groups=_explain(index, query, rows[hit.row]))
-        for i, (hit, track, dups) in enumerate(kept[:k])
+        for i, (hit, track, dups, _) in enumerate(kept[:k])
     ]
 
 
