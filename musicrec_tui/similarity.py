@@ -38,28 +38,32 @@ class SyncedIndex:
         self._stamp: tuple[float, int] | None = None
 
     def index(self) -> SimilarityIndex:
-        """The index, synchronised with the library first."""
+        """The index, synchronised with the library first (nothing is re-read while its change counter stays)."""
         with self._lock:
-            if self.persisted is not None:
-                stamp = self.library.change_stamp()
-                if self._index is None or stamp != self._stamp:
-                    self._index, self._stamp = self.persisted.load(stamp), stamp
+            stamp = self.library.change_stamp()
+            if self._index is not None and stamp == self._stamp:
                 return self._index
-            ext = self.extractor
-            ids = self.library.vector_ids(ext.name, ext.version)
-            current = self._index
-            if current is not None and len(current):
-                held = current.ids
-                gone = not np.isin(held, ids, assume_unique=True).all()
-                if not gone:
-                    new = np.setdiff1d(ids, held, assume_unique=True)
-                    if len(new):
-                        fresh = self.library.load_matrix(ext.name, ext.version, new)
-                        current.add(fresh.ids, fresh.matrix)
-                    return current
-            matrix = self.library.load_matrix(ext.name, ext.version)
-            self._index = SimilarityIndex(matrix, ext.groups, hubness=self.hubness)
+            if self.persisted is not None:
+                self._index = self.persisted.load(stamp)
+            else:
+                self._index = self._sync_in_memory(self._index)
+            self._stamp = stamp
             return self._index
+
+    def _sync_in_memory(self, current: SimilarityIndex | None) -> SimilarityIndex:
+        ext = self.extractor
+        ids = self.library.vector_ids(ext.name, ext.version)
+        if current is not None and len(current):
+            held = current.ids
+            gone = not np.isin(held, ids, assume_unique=True).all()
+            if not gone:
+                new = np.setdiff1d(ids, held, assume_unique=True)
+                if len(new):
+                    fresh = self.library.load_matrix(ext.name, ext.version, new)
+                    current.add(fresh.ids, fresh.matrix)
+                return current
+        matrix = self.library.load_matrix(ext.name, ext.version)
+        return SimilarityIndex(matrix, ext.groups, hubness=self.hubness)
 
 
 class LibraryIndex:
