@@ -34,9 +34,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from musicrec_tui.app.recommend import LibraryIndex  # noqa: E402
 from musicrec_tui.core import features  # noqa: E402
 from musicrec_tui.core.models import FeatureVector, Track  # noqa: E402
-from musicrec_tui.similarity import LibraryIndex  # noqa: E402
 from musicrec_tui.store import open_library, parse_db_url  # noqa: E402
 from musicrec_tui.store.matrix_cache import index_dir  # noqa: E402
 

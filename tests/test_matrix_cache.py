@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from musicrec_tui.app.recommend import LibraryIndex
 from musicrec_tui.core import features
 from musicrec_tui.core.models import FeatureVector, Track
-from musicrec_tui.similarity import LibraryIndex
 from musicrec_tui.store import open_library
 from musicrec_tui.store.base import SqlLibrary
 from musicrec_tui.store.matrix_cache import CacheFile, PersistedIndex, index_dir, write_cache

@@ -63,7 +63,7 @@ def ndtr(x: np.ndarray) -> np.ndarray:
     there, and its import cost no longer matters."""
     if np.size(x) >= _BIG:
         try:
-            from scipy.special import ndtr as scipy_ndtr  # type: ignore[import-untyped]
+            from scipy.special import ndtr as scipy_ndtr
         except ImportError:
             pass
         else:

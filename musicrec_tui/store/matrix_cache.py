@@ -44,7 +44,7 @@ from ..core.ann import GraphParams, HnswGraph
 from ..core.features.base import Extractor
 from ..core.index import IndexState, SimilarityIndex
 from ..core.models import VectorMatrix
-from .base import SqlLibrary
+from .protocol import Library
 from .url import DbUrl
 
 FORMAT = 1
@@ -210,7 +210,7 @@ class LoadReport:
 class PersistedIndex:
     """One extractor's index over one library, saved under `directory` (None: nothing is saved)."""
 
-    def __init__(self, library: SqlLibrary, extractor: Extractor, hubness: str, directory: Path | None,
+    def __init__(self, library: Library, extractor: Extractor, hubness: str, directory: Path | None,
                  weights: Mapping[str, float] | None = None, approximate_above: int = 0,
                  graph_params: GraphParams | None = None) -> None:
         self.library = library
@@ -383,7 +383,8 @@ class PersistedIndex:
         st = index.state()
         arrays = {name: getattr(st, name) for name in _STATE_ARRAYS if getattr(st, name) is not None}
         arrays["stamps"] = np.asarray(stamps, np.float64)
-        header = {"library": library_label(self.library.url), "birth": birth, "counter": counter,
+        url = getattr(self.library, "url", None)
+        header = {"library": library_label(url) if isinstance(url, DbUrl) else "", "birth": birth, "counter": counter,
                   "extractor": self.extractor.name, "version": self.extractor.version, "dim": self.extractor.dim,
                   "n": len(index), "robust": st.robust, "clip": st.clip, "robust_below": st.robust_below,
                   "fitted_on": st.fitted_on, "stale": st.stale}
