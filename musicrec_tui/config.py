@@ -69,6 +69,7 @@ class Settings:
     extractor: str | None = None
     hubness: str = "mp"
     explainer: str | None = "handcrafted"
+    approximate_above: int = 1_000_000  # rows from which recommend uses an approximate graph (0: never)
     analysis_workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
     download_workers: int = 4
     playback_device: str | None = None
@@ -112,6 +113,7 @@ _KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("analysis", "workers"): ("analysis_workers", int),
     ("similarity", "hubness"): ("hubness", str),
     ("similarity", "explainer"): ("explainer", str),
+    ("similarity", "approximate_above"): ("approximate_above", int),
     ("analysis", "download_workers"): ("download_workers", int),
     ("playback", "device"): ("playback_device", str),
     ("ui", "theme"): ("ui_theme", str),
@@ -224,6 +226,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("worker counts must be at least 1")
     if settings.hubness not in ("none", "mp"):
         raise ConfigError(f"similarity.hubness must be none or mp, not {settings.hubness!r}")
+    if settings.approximate_above < 0:
+        raise ConfigError("similarity.approximate_above must be 0 (never) or a number of tracks")
     if not 1 <= settings.ui_k <= 200:
         raise ConfigError("ui.k must be between 1 and 200")
 
