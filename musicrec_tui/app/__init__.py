@@ -1,0 +1,1 @@
+"""The use-cases both faces (CLI and TUI) call: no Textual here."""
