@@ -27,7 +27,8 @@ Faults:
 - `server_limit(per_minute)`: like Apple, a server-side limit below the client's; going over it starts a 60 s
   403 window.
 - Preview content per track: kinds "chord:<n>", "drums:<bpm>", "noise:<seed>", "sweep", "silent", "short",
-  "corrupt", "large" (see Previews), and "gone" (the preview URL answers 404).
+  "corrupt", "large" (see Previews), "file:<path>" (a real audio file's bytes, for benchmarks), and "gone" (the
+  preview URL answers 404).
 - `add_chaos()` switches every fault on at once and says how each track must end.
 
 Artists and genres (what Discover walks): `add_artist(artist_id, name, genre)` registers an artist; songs added
@@ -151,6 +152,10 @@ class Previews:
         if name == "corrupt":
             rng = np.random.default_rng(7)
             return b"\x00\x00\x00\x18ftypM4A " + rng.integers(0, 256, 60_000, dtype=np.uint8).tobytes()
+        if name == "file":  # a real recording, served as is (the benchmarks' corpora)
+            from pathlib import Path
+
+            return Path(arg).read_bytes()
         if name == "large":
             # ~840 KB at the default length, 8x the others (under 100 KB); 3.5x them for 30 s previews
             return synth.encode(synth.noise(seconds=max(30.0, 2 * s), seed=3), bitrate=320_000)
