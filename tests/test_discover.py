@@ -64,9 +64,21 @@ def ingest_seeds(settings, lib, fake, ids: list[int]) -> list:
     return [lib.find_track("itunes", str(i)) for i in ids]
 
 
+_OPEN: list[Discoverer] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_discoverers():
+    yield
+    while _OPEN:
+        _OPEN.pop().close()  # stops its analysis processes
+
+
 def discoverer(settings, lib, fake, store: CandidateStore | None = None) -> Discoverer:
-    return Discoverer(settings, lib, store=store, cache=make_cache(settings, sleep=fake.clock.sleep),
+    disc = Discoverer(settings, lib, store=store, cache=make_cache(settings, sleep=fake.clock.sleep),
                       client_factory=client_factory(fake), workers=1)
+    _OPEN.append(disc)
+    return disc
 
 
 @pytest.fixture

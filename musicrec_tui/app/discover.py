@@ -173,6 +173,8 @@ class Discoverer:
         self._client_factory = client_factory
         self.workers = max(1, workers or settings.analysis_workers)
         self.download_threads = max(1, download_threads)
+        self._procs: ProcessPoolExecutor | None = None
+        self._procs_lock = threading.Lock()
 
     # ---- collaborators ---------------------------------------------------------------------------------
     def store(self) -> CandidateStore:
@@ -196,7 +198,28 @@ class Discoverer:
 
         return make_itunes_client(self.settings, sleep=sleep)
 
+    def analysis_pool(self) -> ProcessPoolExecutor:
+        """The analysis processes (the ingest pipeline's analysis), started on first use and kept for later
+        discoveries: starting them and warming the extractors up costs seconds."""
+        with self._procs_lock:
+            if self._procs is None:
+                extra = (self.explainer.name,) if self.explainer else ()
+                self._procs = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"),
+                                                  initializer=warm_up, initargs=(self.extractor.name, extra))
+            return self._procs
+
+    def _replace_pool(self, broken: ProcessPoolExecutor) -> None:
+        with self._procs_lock:
+            if self._procs is broken:
+                self._procs = None
+        broken.shutdown(wait=False, cancel_futures=True)
+
     def close(self) -> None:
+        """Stop the analysis processes and close the candidates store (the Discoverer can be used again)."""
+        with self._procs_lock:
+            procs, self._procs = self._procs, None
+        if procs is not None:
+            procs.shutdown(wait=False, cancel_futures=True)
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -387,11 +410,9 @@ class _Run:
             self._analyse(todo)
 
     def _analyse(self, todo: list[Candidate]) -> None:
-        ext = self.owner.extractor
         extra = (self.owner.explainer.name,) if self.owner.explainer else ()
         self.emit("status", message=f"analysing up to {len(todo)} previews")
-        procs = ProcessPoolExecutor(max_workers=min(self.owner.workers, len(todo)), mp_context=get_context("spawn"),
-                                    initializer=warm_up, initargs=(ext.name, extra))
+        procs = self.owner.analysis_pool()
         threads = ThreadPoolExecutor(max_workers=min(self.owner.download_threads, len(todo)),
                                      thread_name_prefix="discover-dl")
         try:
@@ -408,7 +429,6 @@ class _Run:
                     break
         finally:
             threads.shutdown(wait=not self.cancel.is_set(), cancel_futures=True)
-            procs.shutdown(wait=False, cancel_futures=True)
 
     def _one(self, cand: Candidate, procs: ProcessPoolExecutor,
              extra: tuple[str, ...]) -> tuple[AnalysisResult | None, str | None]:
@@ -428,6 +448,7 @@ class _Run:
         try:
             result = procs.submit(analyse_file, str(preview.path), self.owner.extractor.name, extra).result()
         except BrokenProcessPool:
+            self.owner._replace_pool(procs)
             return None, "analysis process crashed"
         except RuntimeError:  # the pool was shut down: cancelled
             return None, None
