@@ -10,9 +10,9 @@ import pytest
 
 from musicrec_tui.app.candidates import CandidateStore, index_id
 from musicrec_tui.app.discover import Discoverer, DiscoverEvent, DiscoverOptions, Source, discovery_json
+from musicrec_tui.app.factory import make_cache
 from musicrec_tui.config import load_settings
 from musicrec_tui.core.itunes import ItunesClient
-from musicrec_tui.factory import make_cache
 from musicrec_tui.ingest.pipeline import IngestPipeline
 from musicrec_tui.store import open_library
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -42,11 +42,12 @@ from ..core.fetch import PreviewCache
 from ..core.index import SimilarityIndex
 from ..core.itunes import CatalogueSong, ItunesClient
 from ..core.models import SOURCE_ITUNES, FeatureVector, Neighbour, Track, VectorMatrix
-from ..core.recommend import query_for, recommend
+from ..core.recommend import recommend
 from ..ingest.analysis import AnalysisResult, analyse_file, warm_up
 from ..ingest.events import reason_key
-from ..store.base import SqlLibrary
+from ..store.protocol import Library
 from .candidates import CandidateStore, index_id
+from .recommend import Recommendation
 from .sources import (
     ALL_SOURCES,
     Cancelled,
@@ -130,13 +131,43 @@ class Discovered:
 
 @dataclass(frozen=True, slots=True)
 class DiscoverResult:
-    seeds: tuple[Track, ...]
+    """A discovery's ranking as the one recommendation type (`recommend`'s: seeds, neighbours, index, ...), each
+    neighbour's catalogue side (`results`, same order), and the discovery's figures."""
+
+    recommendation: Recommendation
     results: tuple[Discovered, ...]
     progress: DiscoverProgress
-    extractor: str
-    extractor_version: int
-    hubness: str
-    explained_by: str
+
+    @property
+    def seeds(self) -> tuple[Track, ...]:
+        return self.recommendation.seeds
+
+    @property
+    def extractor(self) -> str:
+        return self.recommendation.index.extractor
+
+    @property
+    def extractor_version(self) -> int:
+        return self.recommendation.index.version
+
+    @property
+    def hubness(self) -> str:
+        return self.recommendation.index.hubness
+
+    def to_json(self) -> dict[str, object]:
+        """`recommend --json`'s object (Recommendation.to_json) where each result also carries `in_library`
+        (false), `itunes_artist_id`, `itunes_collection_id`, `genre`, `preview_url` and `found_by`; plus
+        "discovery": the figures (requests, throttling, budget, skipped by reason ...)."""
+        data = self.recommendation.to_json()
+        rows = data["results"]
+        assert isinstance(rows, list)
+        for row, found in zip(rows, self.results, strict=True):
+            track = found.track
+            row.update(in_library=False, itunes_artist_id=found.song.artist_id,
+                       itunes_collection_id=found.song.collection_id, genre=track.genre,
+                       preview_url=track.preview_url, found_by=list(found.found_by))
+        data["discovery"] = self.progress.to_json()
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +190,7 @@ EventSink = Callable[[DiscoverEvent], None]
 class Discoverer:
     """Runs discoveries over one library. The collaborators are built from Settings unless given (tests)."""
 
-    def __init__(self, settings: Settings, library: SqlLibrary, *, store: CandidateStore | None = None,
+    def __init__(self, settings: Settings, library: Library, *, store: CandidateStore | None = None,
                  cache: PreviewCache | None = None,
                  client_factory: Callable[[Callable[[float], None]], ItunesClient] | None = None,
                  workers: int | None = None, download_threads: int = 4) -> None:
@@ -186,7 +217,7 @@ class Discoverer:
 
     def cache(self) -> PreviewCache:
         if self._cache is None:
-            from ..factory import make_cache
+            from .factory import make_cache
 
             self._cache = make_cache(self.settings)
         return self._cache
@@ -194,7 +225,7 @@ class Discoverer:
     def client(self, sleep: Callable[[float], None]) -> ItunesClient:
         if self._client_factory is not None:
             return self._client_factory(sleep)
-        from ..factory import make_itunes_client
+        from .factory import make_itunes_client
 
         return make_itunes_client(self.settings, sleep=sleep)
 
@@ -308,9 +339,10 @@ class _Run:
         self.ranking = self._rank()
         self.progress.elapsed_s = time.perf_counter() - self.started
         self.emit("done", results=self.ranking)
-        return DiscoverResult(tuple(self.seeds), self.ranking, self.progress.copy(), ext.name, ext.version,
-                              self.owner.settings.hubness,
-                              self.owner.explainer.name if self.owner.explainer else ext.name)
+        explained_by = self.owner.explainer.name if self.owner.explainer else ext.name
+        rec = Recommendation(tuple(self.seeds), tuple(d.neighbour for d in self.ranking), self.index,
+                             explained_by, self.opts.k, self.opts.exclude_artist)
+        return DiscoverResult(rec, self.ranking, self.progress.copy())
 
     def _build_index(self, name: str, version: int, groups: Sequence[str], hubness: str) -> SimilarityIndex:
         """Library + every fresh stored candidate: the standardisation and hubness statistics see both."""
@@ -493,6 +525,9 @@ class _Run:
 
     # ---- ranking -------------------------------------------------------------------------------------
     def _rank(self) -> tuple[Discovered, ...]:
+        """This discovery's candidates ranked against the seeds by `recommend` (filters, duplicate collapsing,
+        explanations), over the index of library + candidates; library tracks and other stored candidates are
+        excluded."""
         index = self.index
         if index is None or not self.pool:
             return ()
@@ -501,34 +536,9 @@ class _Run:
         banned = [int(i) for i in index.ids if int(i) not in self.pool]
         seed_ids = [int(t.id or 0) for t in self.seeds]
         found = recommend(index, tracks, seed_ids, k=self.opts.k, exclude_artist=self.opts.exclude_artist,
-                          exclude_ids=banned)
-        found = self._explain(seed_ids, found)
-        out = []
-        for n in found:
-            key = next(k for k, c in self.pool.items() if c.song.track is n.track)
-            cand = self.pool[key]
-            out.append(Discovered(n, cand.song, cand.found_by))
-        return tuple(out)
-
-    def _explain(self, seeds: Sequence[int], found: list[Neighbour]) -> list[Neighbour]:
-        """Each result's groups as the explainer's (named timbre, rhythm ... groups), as recommend does."""
-        index = self.explainer_index
-        if index is None or not found:
-            return found
-        have = [s for s in seeds if index.rows_of([s])[0] >= 0]
-        if not have:
-            return found
-        query = query_for(index, have)
-        out = []
-        for n in found:
-            key = next((k for k, c in self.pool.items() if c.song.track is n.track), None)
-            row = index.rows_of([key])[0] if key is not None else -1
-            if row < 0:
-                out.append(n)
-                continue
-            shares = index.contributions(query, index.rows[row])
-            out.append(replace(n, groups=tuple(sorted(shares.items(), key=lambda kv: (-kv[1], kv[0])))))
-        return out
+                          exclude_ids=banned, explainer=self.explainer_index)
+        by_track = {id(c.song.track): c for c in self.pool.values()}
+        return tuple(Discovered(n, by_track[id(n.track)].song, by_track[id(n.track)].found_by) for n in found)
 
 
 def skip_reason(reason: str) -> str:
@@ -553,27 +563,5 @@ def _name(track: Track) -> str:
 
 
 def discovery_json(result: DiscoverResult) -> dict[str, object]:
-    """`recommend --json`'s shape plus, per result, the candidate's iTunes ids, preview URL and how it was
-    found, and a "discovery" object with the figures (requests, throttling, budget, skipped by reason)."""
-    from ..core.recommend import recommendation_json
-
-    class _Shape:  # recommendation_json reads these three attributes of an index
-        extractor = result.extractor
-        version = result.extractor_version
-        hubness = result.hubness
-
-    data = recommendation_json(list(result.seeds), [d.neighbour for d in result.results], _Shape())  # type: ignore[arg-type]
-    rows = data["results"]
-    assert isinstance(rows, list)
-    for row, found in zip(rows, result.results, strict=True):
-        track = found.track
-        row.update(in_library=False, itunes_artist_id=found.song.artist_id,
-                   itunes_collection_id=found.song.collection_id, genre=track.genre, preview_url=track.preview_url,
-                   found_by=list(found.found_by))
-    data["explained_by"] = result.explained_by
-    data["discovery"] = result.progress.to_json()
-    return data
-
-
-def seeds_of(tracks: Iterable[Track]) -> list[int]:
-    return [int(t.id) for t in tracks if t.id is not None]
+    """What `musicrec discover --json` prints (DiscoverResult.to_json)."""
+    return result.to_json()

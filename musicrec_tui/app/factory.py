@@ -22,14 +22,18 @@ INTERACTIVE_RETRIES = 3  # throttling retries for searches made from the app (th
 ARTWORK_MAX_BYTES = 2 * 1024 * 1024
 
 
-def make_itunes_client(settings: Settings, *, max_retries: int | None = None) -> ItunesClient:
-    """The catalogue client; `max_retries` (fewer for an interactive search) wins over settings."""
+def make_itunes_client(settings: Settings, *, max_retries: int | None = None,
+                       sleep: Callable[[float], None] | None = None) -> ItunesClient:
+    """The catalogue client; `max_retries` (fewer for an interactive search) wins over settings. `sleep` paces
+    and backs off (Discover passes one that a cancel interrupts)."""
+    import time
+
     from ..core.itunes import ItunesClient
 
     return ItunesClient(settings.itunes_base_url, rate_per_minute=settings.itunes_rate_per_minute,
                         timeout=settings.itunes_timeout,
                         max_retries=settings.itunes_max_retries if max_retries is None else max_retries,
-                        transient_retries=settings.itunes_transient_retries)
+                        transient_retries=settings.itunes_transient_retries, sleep=sleep or time.sleep)
 
 
 def make_cache(settings: Settings, *, check: str = "probe", max_file_bytes: int | None = None,

@@ -34,7 +34,7 @@ from ..core.errors import ItunesError, ItunesThrottled
 from ..core.itunes import CatalogueSong, ItunesClient
 from ..core.models import SOURCE_ITUNES, Track
 from ..core.recommend import duplicate_key, normalise_name
-from ..store.base import SqlLibrary
+from ..store.protocol import Library
 
 if TYPE_CHECKING:
     from .discover import DiscoverOptions
@@ -114,7 +114,7 @@ class RequestLog:
 class CandidatePool:
     """Found songs, de-duplicated against the library and each other; `skipped` holds (track, reason)."""
 
-    library: SqlLibrary
+    library: Library
     opts: DiscoverOptions
     seeds: Sequence[Track]
     by_source: dict[Source, list[Candidate]] = field(default_factory=dict)

@@ -322,9 +322,10 @@ def _decode_body(body: bytes) -> dict[str, Any]:
 
 def _limit(limit: object) -> int:
     try:
-        return max(1, min(MAX_LIMIT, int(limit)))  # type: ignore[call-overload]
+        value = int(limit) if isinstance(limit, int | float | str) else int(str(limit))
     except (TypeError, ValueError):
         raise ConfigError(f"limit must be a whole number, got {limit!r}") from None
+    return max(1, min(MAX_LIMIT, value))
 
 
 def _ids(ids: Iterable[int | str], what: str) -> list[str]:
