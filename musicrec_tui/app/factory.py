@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # kept out of the TUI's start-up path: the clients are built 
     from ..playback.base import Player
     from ..store.base import SqlLibrary
     from ..store.protocol import Library
+    from .discover import Discoverer
     from .search import Catalogue
     from .services import EventSink, Services
 
@@ -113,6 +114,13 @@ def make_services(settings: Settings, *, catalogue: Catalogue | None = None, pla
         return make_pipeline(settings, library, cache=previews.get(), on_event=on_event, workers=workers,
                              catalogue=client.get())
 
+    def discoverer(library: Library) -> Discoverer:
+        from .discover import Discoverer
+
+        # its own client: Discover's requests wait out throttling (the full retries), and a cancel interrupts them
+        return Discoverer(settings, library, cache=previews.get(), workers=workers,
+                          client_factory=lambda sleep: make_itunes_client(settings, sleep=sleep))
+
     return Services(
         open_library=lambda: make_library(settings),
         catalogue=client,
@@ -123,4 +131,5 @@ def make_services(settings: Settings, *, catalogue: Catalogue | None = None, pla
         download=download_bytes if artwork else None,
         artwork_dir=settings.paths.artwork_dir,
         country=settings.itunes_country,
+        make_discoverer=discoverer,
     )
