@@ -83,7 +83,7 @@ def build_catalogue(fake: object, items: list[corpora.Item], roots: dict[str, Pa
 
 
 def ingest(settings: object, lib: object, client: object, ids: list[str], workers: int) -> None:
-    from musicrec_tui.factory import make_cache
+    from musicrec_tui.app.factory import make_cache
     from musicrec_tui.ingest.pipeline import IngestPipeline
 
     pipeline = IngestPipeline(settings, lib, cache=make_cache(settings), workers=workers)  # type: ignore[arg-type]
@@ -99,10 +99,7 @@ def ingest(settings: object, lib: object, client: object, ids: list[str], worker
 
 def library_recommend(lib: object, settings: object, seeds: list[object], k: int) -> list[list[object]]:
     """`recommend` for each seed inside `lib` (the same LibraryIndex the CLI uses)."""
-    try:
-        from musicrec_tui.app.recommend import LibraryIndex  # type: ignore[attr-defined]
-    except ImportError:  # before the application layer moved it
-        from musicrec_tui.similarity import LibraryIndex
+    from musicrec_tui.app.recommend import LibraryIndex
     index = LibraryIndex(lib, settings.extractor, settings.hubness, settings.explainer)  # type: ignore[attr-defined]
     return [[n.track for n in index.similar([seed.id], k)] for seed in seeds]  # type: ignore[attr-defined]
 

@@ -77,6 +77,17 @@ async def test_discover_pane_from_a_library_track(build_app: AppFactory, fake_it
         assert first.external_id in pane.added
 
         await pilot.press("escape")  # nothing running: harmless
+        await pilot.press("right_square_bracket")
+        assert pane.budget == 60
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        assert pane.budget == 40
+        await pilot.press("e")  # again, without the seed's artist
+        await settle(app, pilot, 6)
+        assert pane.exclude_artist and not pane.running
+        assert pane.items and all(d.track.artist != "Chord Band" for d in pane.items)
+        await pilot.press("r", "escape")  # again, cancelled at once: whatever was scored stays listed
+        await settle(app, pilot, 6)
+        assert not pane.running and app.is_running
         await pilot.press("question_mark")
         await settle(app, pilot)
         assert isinstance(app.screen, HelpScreen)
