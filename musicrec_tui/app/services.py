@@ -95,6 +95,10 @@ class Session:
     def open(self) -> Library:
         """Open (or reopen) the library; StoreUnavailable and friends say why it cannot be."""
         self._library = self.services.open_library()
+        with self._discover_lock:  # a Discoverer works over one library: the next discovery builds a new one
+            discoverer, self._discoverer = self._discoverer, None
+        if discoverer is not None:
+            discoverer.close()
         return self._library
 
     @property
