@@ -208,10 +208,6 @@ class ItunesClient:
                     out.append(song)
         return out
 
-    def clear_cache(self) -> None:
-        with self._cache_lock:
-            self._cache.clear()
-
     # -- plumbing -----------------------------------------------------------------------------------------
 
     def _cached(self, path: str, params: Mapping[str, str]) -> list[CatalogueSong]:

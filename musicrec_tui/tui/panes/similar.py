@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -13,7 +13,6 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
-from ...app.recommend import Recommendation
 from ...app.services import Session
 from ...core.errors import MusicrecError
 from ...core.models import Neighbour, Track
@@ -21,6 +20,9 @@ from ...textfmt import clean
 from ..messages import PlayRequested, RememberUi, SeedsChanged, TrackFocused
 from ..screens import PathScreen
 from ..widgets.lists import KeyTable
+
+if TYPE_CHECKING:
+    from ...app.recommend import Recommendation
 
 K_STEP = 5
 BAR = 10
