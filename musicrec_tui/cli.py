@@ -335,6 +335,33 @@ def _cmd_reanalyze(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_FAILED if summary.failed else EXIT_OK
 
 
+def _register_serve(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="serve the app to web browsers, and a JSON API (see README)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; any other "
+                   "needs a token)")
+    p.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 picks a free one)")
+    p.add_argument("--token", help="secret the page and the API require (default: env MUSICREC_TOKEN, "
+                   "[serve] token in config.toml)")
+    p.add_argument("--max-apps", type=_positive_int, default=8, help="browser tabs served at once (default 8)")
+    p.set_defaults(handler=_cmd_serve)
+
+
+def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from .web.server import serve
+
+    return serve(settings, args.host, args.port, args.token or settings.serve_token, args.max_apps)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("a port is between 0 and 65535")
+    return value
+
+
 def _run_tui(args: argparse.Namespace, settings: Settings) -> int:
     from .tui.launch import launch
 
@@ -383,5 +410,5 @@ def _positive_int(text: str) -> int:
 
 _REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_search, _register_ingest, _register_library, _register_recommend, _register_reanalyze,
-    _register_doctor, _register_play,
+    _register_doctor, _register_play, _register_serve,
 ]

@@ -26,6 +26,7 @@ ENVIRONMENT = {
     "MUSICREC_EXTRACTOR": ("analysis", "extractor"),
     "MUSICREC_WORKERS": ("analysis", "workers"),
     "MUSICREC_DEVICE": ("playback", "device"),
+    "MUSICREC_TOKEN": ("serve", "token"),
 }
 
 
@@ -77,6 +78,7 @@ class Settings:
     ui_pane: str | None = None
     ui_k: int = 10
     ui_exclude_artist: bool = False
+    serve_token: str | None = field(default=None, repr=False)  # `musicrec serve`: a secret, never shown
 
     @property
     def masked_db_url(self) -> str:
@@ -118,6 +120,7 @@ _KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("ui", "pane"): ("ui_pane", str),
     ("ui", "k"): ("ui_k", int),
     ("ui", "exclude_artist"): ("ui_exclude_artist", "bool"),
+    ("serve", "token"): ("serve_token", str),
 }
 _PATH_KEYS = {"config_dir", "data_dir", "cache_dir"}
 
