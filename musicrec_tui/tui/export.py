@@ -41,14 +41,19 @@ def json_obj(seeds: Sequence[Track], items: Sequence[Similar], extractor: str | 
     }
 
 
+def export_text(path: Path, seeds: Sequence[Track], items: Sequence[Similar], extractor: str | None, k: int,
+                exclude_artist: bool) -> str:
+    """The export's text, by the name's extension: .json → JSON, anything else → M3U."""
+    if path.suffix.lower() == ".json":
+        return json.dumps(json_obj(seeds, items, extractor, k, exclude_artist), ensure_ascii=False, indent=2) + "\n"
+    return m3u_text(items)
+
+
 def write_export(path: Path, seeds: Sequence[Track], items: Sequence[Similar], extractor: str | None, k: int,
                  exclude_artist: bool) -> Path:
     """Write by extension (.json → JSON, anything else → M3U), atomically; ConfigError naming the path."""
     path = Path(path).expanduser()
-    if path.suffix.lower() == ".json":
-        text = json.dumps(json_obj(seeds, items, extractor, k, exclude_artist), ensure_ascii=False, indent=2) + "\n"
-    else:
-        text = m3u_text(items)
+    text = export_text(path, seeds, items, extractor, k, exclude_artist)
     if path.is_dir():
         raise ConfigError(f"cannot export to {path}: it is a directory")
     tmp = path.with_name(path.name + ".tmp")
