@@ -13,10 +13,11 @@ import pytest
 import requests
 
 from musicrec_tui.core.audio import decode
+from musicrec_tui.core.models import JobState
 from musicrec_tui.store import open_library
 
 from .test_ingest_processes import cli, cli_env
-from .web_support import alive, group_members, kill_group, serve, wait_until
+from .web_support import alive, cmdline, group_members, kill_group, serve, wait_until
 
 KINDS = {"A": ("chord:0", "chord:4"), "B": ("drums:90", "drums:140"), "C": ("noise:1", "noise:2")}
 TOKEN = "s3cret-Token-for-tests"
@@ -208,7 +209,8 @@ def test_binding_beyond_loopback_needs_a_token(tmp_path: Path, fake_itunes) -> N
 
 
 async def open_session(url: str) -> tuple[object, object]:
-    """A browser tab's websocket: the server starts an app; wait for its first screen."""
+    """A browser tab's websocket: the server starts an app; wait for its first screen, then keep reading the
+    screen updates in the background (as a page does)."""
     import aiohttp
 
     session = aiohttp.ClientSession()
@@ -220,6 +222,12 @@ async def open_session(url: str) -> tuple[object, object]:
             received += len(message.data)
         elif message.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
             raise AssertionError("the app's websocket closed early")
+
+    async def drain() -> None:
+        async for _ in ws:
+            pass
+
+    ws._musicrec_drain = asyncio.create_task(drain())  # type: ignore[attr-defined]
     return session, ws
 
 
@@ -273,3 +281,40 @@ async def test_a_closed_tab_ends_its_app_and_the_limit_holds(tmp_path: Path, fak
         assert await asyncio.to_thread(wait_until, lambda: not alive(app), 20), "closing the tab ends its app"
     finally:
         assert served.stop() == 0
+
+
+async def test_kill_9_during_an_ingest_leaves_no_process(tmp_path: Path, fake_itunes) -> None:
+    """An ingest started in a tab runs analysis processes in that app's process group: kill -9 of the server
+    ends them all (the app hears of its parent's death and takes its group with it)."""
+    fake_itunes.add_tracks(60)
+    db = f"sqlite://{tmp_path / 'lib.sqlite3'}"
+    served = serve(tmp_path, db, fake_itunes.url)
+    session, ws = await open_session(served.url)
+    try:
+        [app] = served.app_pids()
+        await asyncio.sleep(2)  # the library opens and the search input takes the focus
+        await ws.send_json(["stdin", "fake artist\r"])  # type: ignore[attr-defined]
+        assert await asyncio.to_thread(wait_until, lambda: fake_itunes.hits("/search"), 30)
+        await asyncio.sleep(1.5)  # the results take the focus
+        await ws.send_json(["stdin", "a"])  # type: ignore[attr-defined]  # ingest them all
+
+        def ingesting() -> bool:
+            with open_library(db) as lib:
+                done = lib.job_counts()[JobState.DONE]
+            workers = [p for p in group_members(app) if b"spawn_main" in cmdline(p)]
+            return 1 <= done < 60 and bool(workers)
+
+        assert await asyncio.to_thread(wait_until, ingesting, 180), "the ingest started from the tab"
+        members = group_members(app)
+        served.proc.kill()
+        served.proc.wait(10)
+        assert await asyncio.to_thread(wait_until, lambda: not group_members(app), 30), \
+            f"left running after kill -9: {[cmdline(p) for p in group_members(app)]} (of {members})"
+        with open_library(db) as lib:
+            assert lib.job_counts()[JobState.DONE] < 60, "it was killed mid-ingest"
+    finally:
+        await ws.close()  # type: ignore[attr-defined]
+        await session.close()  # type: ignore[attr-defined]
+        for pid in served.app_pids():
+            kill_group(pid)
+        served.stop(signal.SIGKILL)

@@ -36,6 +36,20 @@ def _watch_parent(parent: int | None) -> None:
     os._exit(1)
 
 
+def _end_group() -> None:
+    """Stop what this app started (its ingest's analysis processes share its process group): the server
+    started it as a group leader, so the group is the app and its descendants, nothing else."""
+    if os.getpgrp() != os.getpid():
+        return
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        os.killpg(os.getpgrp(), signal.SIGTERM)
+    except OSError:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="musicrec-web-app")
     parser.add_argument("--config")
@@ -56,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         with contextlib.suppress(Exception):
             app.services.player.close()
+        _end_group()
     return app.return_code or 0
 
 
