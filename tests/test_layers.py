@@ -15,8 +15,8 @@ ALLOWED = {
     "store": {"core"},
     "playback": {"core"},
     "ingest": {"core", "store", "config"},
-    "similarity": {"core", "store"},
     "config": {"core", "store"},
+    "app": {"core", "store", "ingest", "playback", "config", "textfmt"},
 }
 
 
@@ -57,7 +57,8 @@ def test_layers_import_only_downwards() -> None:
 
 def test_headless_code_never_loads_textual_or_librosa() -> None:
     code = ("import sys\n"
-            "import musicrec_tui.cli, musicrec_tui.similarity, musicrec_tui.factory, musicrec_tui.doctor\n"
+            "import musicrec_tui.cli, musicrec_tui.app.recommend, musicrec_tui.app.factory, musicrec_tui.app.doctor\n"
+            "import musicrec_tui.app.services\n"
             "import musicrec_tui.ingest.pipeline, musicrec_tui.playback, musicrec_tui.core.features\n"
             "from musicrec_tui.core import features\n"
             "features.available()\n"

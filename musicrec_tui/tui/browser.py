@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..playback.browser import BrowserPlayer
 
+if TYPE_CHECKING:
+    from .app import MusicrecApp
 
-def browser_sender(app: Any) -> Any:
+
+def browser_sender(app: MusicrecApp) -> Any:
     """A `send(message)` for BrowserPlayer: writes a meta packet through the web driver, on the app's thread."""
 
     def write(message: dict[str, Any]) -> None:
@@ -26,10 +29,16 @@ def browser_sender(app: Any) -> Any:
     return send
 
 
-def make_browser_app(settings: Settings) -> Any:
-    from .launch import make_app, make_services
+def make_browser_app(settings: Settings) -> MusicrecApp:
+    from ..app.factory import make_services
+    from .launch import make_app
 
-    services = make_services(settings)
+    app: MusicrecApp | None = None
+
+    def send(message: dict[str, Any]) -> None:
+        if app is not None:
+            browser_sender(app)(message)
+
+    services = make_services(settings, player=BrowserPlayer(send))
     app = make_app(settings, services)
-    services.player = BrowserPlayer(browser_sender(app))
     return app

@@ -14,7 +14,7 @@ import mimetypes
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -23,7 +23,11 @@ from ..config import Settings
 from ..core.errors import DownloadError, ItunesError, MusicrecError, NotFound, StoreBusy, StoreUnavailable
 from ..core.models import Track
 from ..store.base import SORT_FIELDS
+from ..store.protocol import Library
 from .security import is_api
+
+if TYPE_CHECKING:
+    from ..app.recommend import LibraryIndex
 
 log = logging.getLogger("musicrec.serve")
 
@@ -42,45 +46,37 @@ class BadRequest(MusicrecError):
 
 
 class Backend:
-    """The library and its similarity index, opened on first use (the server starts even when the database
-    is down, and /api/health says so) and shared by every request."""
+    """The application layer's Session over the library, opened on first use (the server starts even when the
+    database is down, and /api/health says so) and shared by every request (the store and the similarity index
+    are thread-safe)."""
 
     def __init__(self, settings: Settings) -> None:
+        from ..app.factory import make_services
+        from ..app.services import Session
+
         self.settings = settings
+        self.session = Session(make_services(settings, artwork=False))
         self._lock = threading.Lock()
-        self._library: Any = None
-        self._similar: Any = None
 
-    def library(self) -> Any:
+    def library(self) -> Library:
         with self._lock:
-            if self._library is None:
-                from ..factory import make_library
+            if not self.session.is_open:
+                self.session.open()
+            return self.session.library
 
-                self._library = make_library(self.settings)
-            return self._library
-
-    def similar(self) -> Any:
-        library = self.library()
-        with self._lock:
-            if self._similar is None:
-                from ..similarity import LibraryIndex
-
-                s = self.settings
-                self._similar = LibraryIndex(library, s.extractor, s.hubness, s.explainer)
-            return self._similar
+    def index(self) -> LibraryIndex:
+        return self.session.services.recommender.for_library(self.library())
 
     def close(self) -> None:
         with self._lock:
-            if self._library is not None:
-                self._library.close()
-            self._library = self._similar = None
+            self.session.close()
 
     # ---- use-cases ----------------------------------------------------------------------------------------
     def health(self) -> dict[str, object]:
         lib = self.library()
-        similar = self.similar()
+        index = self.index()
         return {"status": "ok", "version": __version__, "tracks": lib.count_tracks(),
-                "analysed": len(similar.index()), "extractor": similar.extractor.name}
+                "analysed": len(index.index()), "extractor": index.extractor.name}
 
     def page(self, search: str | None, limit: int, offset: int, sort: str, descending: bool) -> dict[str, object]:
         lib = self.library()
@@ -89,38 +85,27 @@ class Backend:
                 "tracks": [t.to_json() for t in rows]}
 
     def track(self, ref: str) -> Track:
-        return self.similar().resolve(ref)
+        return self.index().resolve(ref)
 
     def track_json(self, ref: str) -> dict[str, object]:
         track = self.track(ref)
-        similar = self.similar()
         row = track.to_json()
-        row["analysed"] = bool(similar.index().rows_of([int(track.id or 0)])[0] >= 0)
+        row["analysed"] = bool(self.index().index().rows_of([int(track.id or 0)])[0] >= 0)
         row["audio_url"] = f"/api/tracks/{track.id}/audio"
         return row
 
     def recommend(self, refs: list[str], k: int, exclude_artist: bool) -> dict[str, object]:
-        from ..core.recommend import recommendation_json
-
-        similar = self.similar()
-        seeds = [similar.resolve(ref) for ref in refs]
-        found = similar.similar([int(t.id or 0) for t in seeds], k, exclude_artist)
-        return {**recommendation_json(seeds, found, similar.index()), "explained_by": similar.explained_by,
-                "k": k, "exclude_artist": exclude_artist}
+        """What `musicrec recommend REF... -k K [--exclude-artist] --json` prints."""
+        self.library()
+        seeds = [self.track(ref) for ref in refs]
+        return self.session.recommend(seeds, k, exclude_artist).to_json()
 
     def audio_path(self, ref: str) -> Path:
         """A local file with the track's audio: its own file, or its preview (cached, downloaded if needed)."""
-        from ..factory import make_cache
-
-        track = self.track(ref)
-        if track.source == "file":
-            path = Path(track.external_id)
-        elif track.preview_path and Path(track.preview_path).is_file():
-            path = Path(track.preview_path)
-        else:
-            path = Path(make_cache(self.settings).fetch(track).path)
+        self.library()
+        path = Path(self.session.audio(self.track(ref)).path)
         if not path.is_file():
-            raise NotFound(f"the audio of track {track.id} is not on this machine any more")
+            raise NotFound(f"the audio of track {ref} is not on this machine any more")
         return path
 
 

@@ -69,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         app.run()
     finally:
         with contextlib.suppress(Exception):
-            app.services.player.close()
+            app.session.player.close()
+        with contextlib.suppress(Exception):
+            app.session.close()
         _end_group()
     return app.return_code or 0
 

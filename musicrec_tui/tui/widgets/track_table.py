@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.segment import Segment
 from textual import events
@@ -20,6 +20,7 @@ from textual.strip import Strip
 
 from ...core.errors import MusicrecError
 from ...core.models import Track
+from ...store.protocol import Library
 from ...textfmt import fit, mmss
 
 PAGE_SIZE = 200
@@ -101,7 +102,7 @@ class TrackTable(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.library: Any = None
+        self.library: Library | None = None
         self.search = ""
         self.sort = "id"
         self.descending = False
