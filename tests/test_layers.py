@@ -17,6 +17,8 @@ ALLOWED = {
     "ingest": {"core", "store", "config"},
     "config": {"core", "store"},
     "app": {"core", "store", "ingest", "playback", "config", "textfmt"},
+    # the web face: the API over the application layer; each browser tab's process runs the TUI (web/child.py)
+    "web": {"core", "store", "playback", "config", "app", "tui", "__version__"},
 }
 
 

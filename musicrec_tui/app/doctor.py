@@ -31,26 +31,25 @@ OK, WARN, FAIL = Status.OK, Status.WARN, Status.FAIL
 @dataclass(frozen=True, slots=True)
 class Check:
     status: Status
-    label: str
     text: str
+    label: str
 
 
 def run_checks(settings: Settings, timeout: float) -> Iterator[Check]:
     """Every check, one at a time (the slow ones, analysis and the network, come last)."""
     cfg = settings.config_file
-    yield Check(OK, "config", f"{cfg} ({'present' if cfg and cfg.exists() else 'not present: defaults in use'})")
+    present = "present" if cfg and cfg.exists() else "not present: defaults in use"
+    yield Check(OK, label="config", text=f"{cfg} ({present})")
     for label, path in (("data dir", settings.paths.data_dir), ("cache dir", settings.paths.cache_dir)):
         status, text = _dir_status(path)
-        yield Check(status, label, f"{path} ({text})" if status == OK else text)
+        yield Check(status, f"{path} ({text})" if status == OK else text, label)
     size, files = _folder_size(settings.paths.previews_dir)
-    yield Check(OK, "cache", f"{files} previews, {human_bytes(size)} of {settings.cache_max_mb} MB "
+    yield Check(OK, label="cache", text=f"{files} previews, {human_bytes(size)} of {settings.cache_max_mb} MB "
                              f"(keep previews: {'yes' if settings.cache_keep_previews else 'no'})")
-    for label, check in (("analysis", lambda: _analysis_status(settings)),
-                         ("library", lambda: _library_status(settings)),
-                         ("playback", lambda: _playback_status(settings)),
-                         ("itunes", lambda: _itunes_status(settings, timeout))):
-        status, text = check()
-        yield Check(status, label, text)
+    yield Check(*_analysis_status(settings), label="analysis")
+    yield Check(*_library_status(settings), label="library")
+    yield Check(*_playback_status(settings), label="playback")
+    yield Check(*_itunes_status(settings, timeout), label="itunes")
 def _dir_status(path: Path) -> tuple[Status, str]:
     from ..config import ensure_writable_dir
 

@@ -13,9 +13,9 @@ from .. import __version__
 from ..config import Settings, load_settings
 from ..core.errors import MusicrecError
 from . import doctor, ingest, library, play, reanalyze, recommend, search, serve
-from .common import EXIT_OK, Command, Parser, silence_stdout
+from .common import EXIT_OK, Command, Parser, Subparsers, silence_stdout
 
-_REGISTRARS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
+_REGISTRARS: list[Callable[[Subparsers], None]] = [
     search.register, ingest.register, library.register, recommend.register, reanalyze.register,
     doctor.register, play.register, serve.register,
 ]

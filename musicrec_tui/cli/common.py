@@ -8,7 +8,7 @@ import os
 import shlex
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from ..core.errors import MusicrecError
 
@@ -24,6 +24,10 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_USAGE, f"musicrec: error: {message} (see musicrec --help)\n")
+
+
+#: what each command module's `register` receives
+Subparsers: TypeAlias = "argparse._SubParsersAction[Parser]"
 
 
 class UsageError(MusicrecError):

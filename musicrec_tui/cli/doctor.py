@@ -8,9 +8,10 @@ from typing import TextIO
 
 from .. import __version__
 from ..config import Settings
+from .common import Subparsers
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("doctor", help="check paths, library, audio output and the iTunes endpoint")
     p.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for the iTunes endpoint")
     p.set_defaults(handler=run)

@@ -8,10 +8,10 @@ import sys
 from ..config import Settings
 from ..core.models import Track
 from ..ingest.events import IngestEvent
-from .common import EXIT_FAILED, EXIT_OK, UsageError, emit_json, id_list, limit, positive_int
+from .common import EXIT_FAILED, EXIT_OK, Subparsers, UsageError, emit_json, id_list, limit, positive_int
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("ingest", help="download, analyse and store tracks (search results, ids or local files)")
     what = p.add_mutually_exclusive_group()
     what.add_argument("term", nargs="?", help="search iTunes for TERM and ingest the results")

@@ -6,10 +6,10 @@ import argparse
 
 from ..config import Settings
 from ..textfmt import format_table, mmss
-from .common import EXIT_OK, emit_json, positive_int
+from .common import EXIT_OK, Subparsers, emit_json, positive_int
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("library", help="list the tracks in the library")
     p.add_argument("--search", metavar="TEXT", help="only tracks whose title, artist, album or genre contain TEXT")
     p.add_argument("--sort", default="id", help="id, title, artist, album, genre, duration_ms, created_at")

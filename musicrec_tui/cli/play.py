@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from ..core.errors import MusicrecError
 from ..playback.base import SEEK_STEP, VOLUME_STEP, PlayerState
+from .common import Subparsers
 
 if TYPE_CHECKING:  # the playback package loads numpy: only when a track is played, not for `musicrec --help`
     from ..config import Settings
@@ -31,7 +32,7 @@ EXIT_INTERRUPTED = 130
 REFRESH_SECONDS = 0.1
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("play", help="play a track's preview: space pause, q quit, ←/→ or b/f seek, +/- volume")
     p.add_argument("id", metavar="ID", help="library id, itunes:<trackId>, or a local audio file")
     p.add_argument("--device", metavar="NAME|INDEX", help="output device (default: playback.device setting, "

@@ -7,10 +7,10 @@ import sys
 
 from ..config import Settings
 from ..ingest.events import IngestEvent
-from .common import EXIT_FAILED, EXIT_OK, emit_json, positive_int
+from .common import EXIT_FAILED, EXIT_OK, Subparsers, emit_json, positive_int
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("reanalyze", help="recompute vectors from cached previews (no downloads)")
     p.add_argument("--extractor", help="feature extractor (default from settings)")
     p.add_argument("--all", action="store_true", help="every track, not only those lacking a current vector")

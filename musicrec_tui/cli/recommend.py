@@ -6,10 +6,10 @@ import argparse
 
 from ..config import Settings
 from ..textfmt import format_table
-from .common import EXIT_OK, UsageError, emit_json, limit
+from .common import EXIT_OK, Subparsers, UsageError, emit_json, limit
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("recommend", help="the library tracks that sound most like a track (or several: a radio)")
     p.add_argument("ids", nargs="*", metavar="ID", help="library id, or itunes:<trackId>; several make a radio")
     p.add_argument("--all", action="store_true", help="every analysed track, one JSON object per line")

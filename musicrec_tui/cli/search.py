@@ -6,10 +6,10 @@ import argparse
 
 from ..config import Settings
 from ..textfmt import format_table, mmss
-from .common import EXIT_OK, emit_json, limit, quote
+from .common import EXIT_OK, Subparsers, emit_json, limit, quote
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("search", help="search the iTunes catalogue for songs")
     p.add_argument("term", help="words to search for (artist, title, album ...)")
     p.add_argument("--limit", type=limit, default=25, help="1..200 results (default 25)")

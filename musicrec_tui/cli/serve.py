@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 
 from ..config import Settings
-from .common import positive_int
+from .common import Subparsers, positive_int
 
 DEFAULT_PORT = 8000
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("serve", help="serve the app to web browsers, and a JSON API (see README)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; any other "
                    "needs a token)")

@@ -29,7 +29,7 @@ def decode_image(data: bytes, width: int, height: int) -> np.ndarray:
     import av
 
     try:
-        with av.open(io.BytesIO(data)) as container:
+        with av.open(io.BytesIO(data), mode="r") as container:
             frame = next(container.decode(video=0))
             return frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
     except (av.FFmpegError, StopIteration, ValueError) as exc:

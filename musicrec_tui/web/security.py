@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from ..core.errors import ConfigError
 
@@ -75,7 +76,7 @@ def deny(request: web.Request, status: int, message: str) -> web.Response:
     return web.Response(status=status, text=message + "\n", content_type="text/plain")
 
 
-def guard(token: str | None, loopback_only: bool) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def guard(token: str | None, loopback_only: bool) -> Middleware:
     """The middleware that admits a request or answers 401/403 (JSON on /api)."""
 
     @web.middleware

@@ -220,9 +220,11 @@ async def _dispatch(ws: web.WebSocketResponse, app: AppProcess, data: str) -> No
 
 
 def _clamp_int(value: object, default: int, low: int, high: int) -> int:
+    if not isinstance(value, int | str):
+        return default
     try:
-        number = int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+        number = int(value)
+    except ValueError:
         return default
     return min(max(number, low), high)
 

@@ -141,8 +141,11 @@ class TrackTable(ScrollView, can_focus=True):
         self.set_query(keep_cursor=True)
 
     def _count(self, generation: int, search: str) -> None:
+        library = self.library
+        if library is None:
+            return
         try:
-            total = self.library.count_tracks(search or None)
+            total = library.count_tracks(search or None)
             error = None
         except MusicrecError as exc:
             total, error = 0, exc.one_line()
@@ -167,8 +170,11 @@ class TrackTable(ScrollView, can_focus=True):
                         thread=True, group="library-pages", exit_on_error=False)
 
     def _load_page(self, generation: int, page: int, search: str, sort: str, descending: bool) -> None:
+        library = self.library
+        if library is None:
+            return
         try:
-            rows = self.library.list_tracks(search or None, sort, descending, limit=PAGE_SIZE,
+            rows = library.list_tracks(search or None, sort, descending, limit=PAGE_SIZE,
                                             offset=page * PAGE_SIZE)
         except MusicrecError as exc:
             self.app.call_from_thread(self.notify, exc.one_line(), title="Library", severity="error")
