@@ -33,7 +33,7 @@ _REMOVED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"  # C0 (but tab, LF,
 _ASCII_SAFE = re.compile(r"[\x20-\x7e]*")
 
 
-def clean(value: str | bytes | None) -> str:
+def clean(value: str | bytes | bytearray | None) -> str:
     """The storage normalisation (see the module docstring); None becomes ''. Idempotent."""
     if value is None:
         return ""

@@ -277,7 +277,7 @@ class SqlLibrary:
         with self.transaction() as cur:
             cur.execute(self.q("DELETE FROM vectors WHERE track_id = ?"), (int(track_id),))
             cur.execute(self.q("DELETE FROM tracks WHERE id = ?"), (int(track_id),))
-            gone = cur.rowcount > 0
+            gone: bool = cur.rowcount > 0
             if gone:
                 self._bump(cur)
             return gone

@@ -16,8 +16,7 @@ __all__ = ["plain", "plain_cut"]
 
 def plain(value: object, style: str = "") -> Text:
     """`value` as literal text, terminal-safe, never interpreted as markup."""
-    return Text(clean(bytes(value) if isinstance(value, bytearray) else
-                      value if isinstance(value, str | bytes) or value is None else str(value)),
+    return Text(clean(value if isinstance(value, str | bytes | bytearray) or value is None else str(value)),
                 style=style, no_wrap=True, overflow="ellipsis")
 
 
