@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from .test_ingest_processes import cli_env
 from .web_support import serve
 
 CHROMIUM = "/usr/bin/chromium"
@@ -114,3 +115,25 @@ def test_the_app_in_a_browser(tmp_path: Path, fake_itunes, browser) -> None:
         context.close()
         assert served.stop() == 0, served.output()
     assert "Traceback" not in served.output(), served.output()
+
+
+def test_the_token_page_in_a_browser(tmp_path: Path, fake_itunes, browser) -> None:
+    """With a token: the page opens from /?token=…, the token leaves the address bar, and the cookie it left
+    carries the page's scripts and the app's websocket; without it the browser gets 401."""
+    token = "browser-Token-9f8e7d"
+    env = {**cli_env(tmp_path), "MUSICREC_TOKEN": token}
+    served = serve(tmp_path, f"sqlite://{tmp_path / 'lib.sqlite3'}", fake_itunes.url, env=env)
+    context = browser.new_context(viewport={"width": 1024, "height": 600})
+    page = context.new_page()
+    try:
+        assert page.goto(served.url).status == 401
+        page.goto(served.url + "?token=" + token)
+        page.wait_for_selector("body.-first-byte", timeout=60_000)
+        assert token not in page.url
+        assert page.evaluate("document.cookie") == "", "the cookie is HttpOnly: no script can read the token"
+        assert page.evaluate("fetch('/api/health').then(r => r.status)") == 200
+        assert len(served.app_pids()) == 1
+    finally:
+        context.close()
+        assert served.stop() == 0
+    assert token not in served.output()
