@@ -51,6 +51,7 @@ class AppProcess(AppService):
 
     def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
         env = super()._build_environment(width, height)
+        env.pop("MUSICREC_TOKEN", None)  # the server checks the token; an app has no use for it
         env.update(self.extra_env)
         return env
 
