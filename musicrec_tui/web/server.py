@@ -57,6 +57,7 @@ class MusicrecServer:
         self.backend = Backend(settings)
         self._page = Template((HERE / "templates" / "index.html").read_text(encoding="utf-8"))
         self._stop = asyncio.Event()
+        self._sockets: set[web.WebSocketResponse] = set()
         self.url: str | None = None
 
     # ---- the aiohttp application ---------------------------------------------------------------------------
@@ -115,6 +116,7 @@ class MusicrecServer:
         app = AppProcess(self.child_argv(), self.child_env(), write_bytes=ws.send_bytes, write_str=ws.send_str,
                          close=ws.close, download_manager=self.registry.downloads)
         self.registry.apps.add(app)
+        self._sockets.add(ws)
         try:
             await app.start(width, height)
             async for message in ws:
@@ -126,6 +128,7 @@ class MusicrecServer:
         except Exception:
             log.exception("the session's websocket failed")
         finally:
+            self._sockets.discard(ws)
             self.registry.apps.discard(app)
             await app.shutdown()
             with contextlib.suppress(Exception):
@@ -186,6 +189,9 @@ class MusicrecServer:
         finally:
             print("musicrec serve: stopping…", file=self.out, flush=True)
             await self.registry.stop_all()
+            for ws in list(self._sockets):  # the pages say "Session ended" at once
+                with contextlib.suppress(Exception):
+                    await ws.close(code=1001, message=b"musicrec serve stopped")
             await runner.cleanup()
             await asyncio.to_thread(self.backend.close)
             print("musicrec serve: stopped.", file=self.out, flush=True)
