@@ -9,20 +9,20 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeAlias, TypeVar
 
 from ..core.errors import StoreUnavailable
-from ..core.models import Job, Track
-from ..ingest.audio import Previews, TrackAudio
-from ..ingest.events import IngestEvent, IngestSummary
-from ..playback.base import Player
-from ..store.protocol import Library
-from .audio import PlayQueue, play_queue, track_audio
-from .export import write_export
-from .jobs import JobAction, JobOutcome, control_jobs
-from .recommend import Groups, Recommendation, Recommender
-from .search import Catalogue, SearchResult
-from .search import search as search_catalogue
+
+if TYPE_CHECKING:  # the use-cases' modules load on first use, in a worker: the TUI's first frame waits for none
+    from ..core.models import Job, Track
+    from ..ingest.audio import Previews, TrackAudio
+    from ..ingest.events import IngestEvent, IngestSummary
+    from ..playback.base import Player
+    from ..store.protocol import Library
+    from .audio import PlayQueue
+    from .jobs import JobAction, JobOutcome
+    from .recommend import Groups, Recommendation, Recommender
+    from .search import Catalogue, SearchResult
 
 T = TypeVar("T", covariant=True)
 
@@ -53,9 +53,9 @@ class Pipeline(Protocol):
     def close(self) -> None: ...
 
 
-EventSink = Callable[[IngestEvent], None]
+EventSink: TypeAlias = "Callable[[IngestEvent], None]"
 #: (library, on_event) -> a pipeline over that library whose events reach on_event from worker threads
-PipelineFactory = Callable[[Library, EventSink], Pipeline]
+PipelineFactory: TypeAlias = "Callable[[Library, EventSink], Pipeline]"
 #: (url) -> image bytes (artwork), raising MusicrecError/OSError when it cannot
 Downloader = Callable[[str], bytes]
 
@@ -111,6 +111,8 @@ class Session:
     # ---- use-cases
     def search(self, term: str) -> list[SearchResult]:
         """The catalogue's songs for `term`, flagged with what the library holds (when it is open)."""
+        from .search import search as search_catalogue
+
         s = self.services
         return search_catalogue(s.catalogue.get(), self._library, term, s.search_limit, s.country)
 
@@ -119,9 +121,13 @@ class Session:
 
     def audio(self, track: Track) -> TrackAudio:
         """A local file with `track`'s audio: its own file, or its preview (downloaded into the cache)."""
+        from .audio import track_audio
+
         return track_audio(track, self._library, self.services.previews.get(), self.lookup)
 
     def play_queue(self, tracks: Sequence[Track], start: int = 0) -> PlayQueue:
+        from .audio import play_queue
+
         return play_queue(tracks, start, self.audio)
 
     def play(self, tracks: Sequence[Track], start: int = 0) -> PlayQueue:
@@ -146,6 +152,8 @@ class Session:
         return self.library.list_jobs()
 
     def control_jobs(self, action: JobAction) -> JobOutcome:
+        from .jobs import control_jobs
+
         return control_jobs(self.library, action)
 
     def delete_track(self, track: Track) -> bool:
@@ -155,4 +163,6 @@ class Session:
         return self.services.make_pipeline(self.library, on_event)
 
     def export(self, path: Path, rec: Recommendation) -> Path:
+        from .export import write_export
+
         return write_export(path, rec)

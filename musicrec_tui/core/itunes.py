@@ -144,10 +144,6 @@ class ItunesClient:
                 found.setdefault(track.external_id, track)
         return [found[i] for i in wanted if i in found]
 
-    def clear_cache(self) -> None:
-        with self._cache_lock:
-            self._cache.clear()
-
     # -- plumbing -----------------------------------------------------------------------------------------
 
     def _cached(self, path: str, params: Mapping[str, str]) -> list[Track]:

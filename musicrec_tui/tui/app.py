@@ -26,12 +26,13 @@ from ..app.services import Pipeline, Services, Session
 from ..config import Settings, save_ui_state
 from ..core.errors import MusicrecError
 from ..core.models import Job, JobState, Track
-from ..ingest.events import IngestEvent
+from ..ingest.events import EventKind, IngestEvent
 from ..playback.base import PlayerState
 from ..store.protocol import Library
 from ..textfmt import clean
 from .commands import ActionsProvider, Command, help_sections
 from .messages import (
+    ArtworkWanted,
     IngestFinished,
     IngestProgress,
     IngestRequested,
@@ -372,11 +373,11 @@ class MusicrecApp(App[int]):
             return
         update = message.update
         self.ingest_pane.apply(update)
-        if update.kind == "already" and update.track is not None:
+        if update.kind is EventKind.ALREADY and update.track is not None:
             self.notify(f"“{clean(update.track.title)}” is already in the library, analysed.", title="Ingest",
                         timeout=3)
             self.search_pane.mark_ingested(update.track)
-        elif update.kind == "error" and update.error:
+        elif update.kind is EventKind.ERROR and update.error:
             self.notify(update.error, title="Ingest stopped", severity="error")
         if update.state is JobState.DONE:
             if update.track is not None:
@@ -497,6 +498,10 @@ class MusicrecApp(App[int]):
                         exit_on_error=False)
 
     # ---- artwork -------------------------------------------------------------------------------------
+    @on(ArtworkWanted)
+    def _artwork_wanted(self, message: ArtworkWanted) -> None:
+        self.request_artwork(message.track)
+
     def request_artwork(self, track: Track | None) -> None:
         if track is None or not track.artwork_url or self.services.download is None:
             self.player_bar.show_artwork(None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -14,8 +14,6 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
-from ...app.export import ExportFormat, export_text
-from ...app.recommend import Recommendation
 from ...app.services import Session
 from ...core.errors import MusicrecError
 from ...core.models import Neighbour, Track
@@ -23,6 +21,9 @@ from ...textfmt import clean
 from ..messages import PlayRequested, RememberUi, SeedsChanged, TrackFocused
 from ..screens import PathScreen
 from ..widgets.lists import KeyTable
+
+if TYPE_CHECKING:
+    from ...app.recommend import Recommendation
 
 K_STEP = 5
 BAR = 10
@@ -238,6 +239,8 @@ class SimilarPane(Vertical):
 
     def _deliver(self, name: str, rec: Recommendation) -> None:
         """Hand the list to the browser as a download (App.deliver_text): the same text as a written export."""
+        from ...app.export import ExportFormat, export_text
+
         fmt = ExportFormat.for_path(Path(name))
         kind = "application/json" if fmt is ExportFormat.JSON else "audio/x-mpegurl"
         self.app.deliver_text(io.StringIO(export_text(fmt, rec)), save_filename=name, mime_type=kind)
