@@ -313,3 +313,24 @@ async def test_kill_9_during_an_ingest_leaves_no_process(tmp_path: Path, fake_it
         for pid in served.app_pids():
             kill_group(pid)
         served.stop(signal.SIGKILL)
+
+
+def test_audio_endpoint_serves_a_local_file_track(tmp_path: Path, fake_itunes, fake_previews) -> None:
+    """A track ingested from a local file plays in the browser from the server: its own bytes, seekable."""
+    song = tmp_path / "music" / "Local Song [demo].m4a"
+    song.parent.mkdir()
+    song.write_bytes(fake_previews.get("chord:0"))
+    db = f"sqlite://{tmp_path / 'lib.sqlite3'}"
+    proc = run_cli(tmp_path, db, fake_itunes.url, "ingest", "--path", str(song.parent))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    served = serve(tmp_path, db, fake_itunes.url)
+    try:
+        [track] = requests.get(served.url + "api/library", timeout=30).json()["tracks"]
+        assert track["source"] == "file" and track["external_id"] == str(song)
+        audio = requests.get(served.url + f"api/tracks/{track['id']}/audio", timeout=30)
+        assert audio.status_code == 200 and audio.content == song.read_bytes()
+        song.unlink()
+        gone = requests.get(served.url + f"api/tracks/{track['id']}/audio", timeout=30)
+        assert gone.status_code in (404, 502) and "error" in gone.json(), gone.text
+    finally:
+        assert served.stop() == 0
