@@ -26,6 +26,7 @@ ENVIRONMENT = {
     "MUSICREC_EXTRACTOR": ("analysis", "extractor"),
     "MUSICREC_WORKERS": ("analysis", "workers"),
     "MUSICREC_DEVICE": ("playback", "device"),
+    "MUSICREC_TOKEN": ("serve", "token"),
 }
 
 
@@ -83,6 +84,7 @@ class Settings:
     discover_requests: int = 12
     discover_k: int = 20
     discover_max_age_days: float = 30.0
+    serve_token: str | None = field(default=None, repr=False)  # `musicrec serve`: a secret, never shown
 
     @property
     def masked_db_url(self) -> str:
@@ -130,6 +132,7 @@ _KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("discover", "requests"): ("discover_requests", int),
     ("discover", "k"): ("discover_k", int),
     ("discover", "max_age_days"): ("discover_max_age_days", float),
+    ("serve", "token"): ("serve_token", str),
 }
 DISCOVER_SOURCES = ("artist", "genre", "related", "terms")
 _PATH_KEYS = {"config_dir", "data_dir", "cache_dir"}
