@@ -26,7 +26,7 @@ from ..core.models import SOURCE_FILE, SOURCE_ITUNES, FeatureVector, Job, JobSta
 from ..store.protocol import Library
 from .analysis import AnalysisResult
 from .audio import audio_for
-from .events import IngestEvent, IngestSummary
+from .events import EventKind, IngestEvent, IngestSummary
 from .workers import AnalysisTimeout, AnalysisWorkers, PoolClosed, WorkerCrashed
 
 EventSink = Callable[[IngestEvent], None]
@@ -94,7 +94,7 @@ class IngestPipeline:
             else:
                 with self._lock:
                     self._pending.add(job.id)
-                self._emit(IngestEvent("job", track=job.track, state=JobState.QUEUED, job_id=job.id))
+                self._emit(IngestEvent(EventKind.JOB, track=job.track, state=JobState.QUEUED, job_id=job.id))
         return jobs
 
     def _already(self, track: Track) -> bool:
@@ -107,7 +107,7 @@ class IngestPipeline:
             return False
         with self._lock:
             self._summary.already += 1
-        self._emit(IngestEvent("already", track=stored, track_id=stored.id))
+        self._emit(IngestEvent(EventKind.ALREADY, track=stored, track_id=stored.id))
         return True
 
     # ---- running --------------------------------------------------------------------------------------
@@ -172,7 +172,7 @@ class IngestPipeline:
             try:
                 claimed = self._claim()
             except StoreError as exc:
-                self._emit(IngestEvent("error", error=exc.one_line()))
+                self._emit(IngestEvent(EventKind.ERROR, error=exc.one_line()))
                 cancel.set()
                 return
             if claimed is None:
@@ -204,14 +204,14 @@ class IngestPipeline:
     def _process(self, job: Job, cancel: threading.Event) -> None:
         track = job.track
         timings: dict[str, float] = {}
-        self._emit(IngestEvent("job", track=track, state=JobState.DOWNLOADING, job_id=job.id))
+        self._emit(IngestEvent(EventKind.JOB, track=track, state=JobState.DOWNLOADING, job_id=job.id))
         try:
             t0 = time.perf_counter()
             audio = audio_for(track, self.cache, self._lookup)
             track, path, sha256 = audio.track, audio.path, audio.sha256
             timings["download"] = (time.perf_counter() - t0) * 1000
             self.library.update_job(job.id, JobState.ANALYSING, worker=self.worker_id)
-            self._emit(IngestEvent("job", track=track, state=JobState.ANALYSING, job_id=job.id))
+            self._emit(IngestEvent(EventKind.JOB, track=track, state=JobState.ANALYSING, job_id=job.id))
             result = self._analyse(path, cancel)
             timings["decode"], timings["analysis"] = result.decode_ms, result.analysis_ms
             if self.extra:
@@ -248,7 +248,7 @@ class IngestPipeline:
             self._summary.finished_at(time.perf_counter())
             for stage, ms in timings.items():
                 self._summary.timings_ms[stage].append(ms)
-        self._emit(IngestEvent("job", track=stored, state=JobState.DONE, job_id=job.id, track_id=stored.id,
+        self._emit(IngestEvent(EventKind.JOB, track=stored, state=JobState.DONE, job_id=job.id, track_id=stored.id,
                                timings_ms=timings))
 
     def _analyse(self, path: Path, cancel: threading.Event) -> AnalysisResult:
@@ -304,7 +304,7 @@ class IngestPipeline:
             mine = job.id in self._mine or not self._resume
             (self._summary.failed if mine else self._summary.resumed_failed).append((job.track, reason))
             self._summary.finished_at(time.perf_counter())
-        self._emit(IngestEvent("job", track=job.track, state=JobState.FAILED, job_id=job.id, error=reason,
+        self._emit(IngestEvent(EventKind.JOB, track=job.track, state=JobState.FAILED, job_id=job.id, error=reason,
                                timings_ms=timings or {}))
 
     def _emit(self, event: IngestEvent) -> None:

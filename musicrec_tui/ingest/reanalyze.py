@@ -13,7 +13,7 @@ from ..core.errors import MusicrecError
 from ..core.models import FeatureVector, JobState, Track
 from ..store.protocol import Library
 from .analysis import AnalysisResult
-from .events import IngestEvent, IngestSummary
+from .events import EventKind, IngestEvent, IngestSummary
 from .workers import AnalysisWorkers, PoolClosed
 
 NOT_CACHED = "preview not cached: ingest the track again to download it"
@@ -35,7 +35,7 @@ def reanalyze(library: Library, extractor: str | None = None, *, workers: int = 
     def event(track: Track, state: JobState, error: str | None = None) -> None:
         now = time.perf_counter()
         summary.finished_at(now)
-        emit(IngestEvent("job", track=track, state=state, error=error, track_id=track.id,
+        emit(IngestEvent(EventKind.JOB, track=track, state=state, error=error, track_id=track.id,
                          progress=summary.progress(len(tracks), now)))
 
     todo: list[tuple[Track, str]] = []

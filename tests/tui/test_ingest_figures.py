@@ -7,7 +7,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import ProgressBar, Static
 
 from musicrec_tui.core.models import SOURCE_ITUNES, Job, JobState, Track
-from musicrec_tui.ingest.events import RATE_WINDOW_S, IngestSummary
+from musicrec_tui.ingest.events import RATE_WINDOW_S, EventKind, IngestSummary
 from musicrec_tui.tui.messages import IngestUpdate
 from musicrec_tui.tui.panes.ingest import IngestPane
 from musicrec_tui.tui.widgets.lists import KeyTable
@@ -43,14 +43,14 @@ async def test_history_apart_from_the_run_and_what_matters_first() -> None:
 
         # a run of 2 starts: its figures are its own, whatever the history holds
         pane.set_running(True)
-        pane.apply(IngestUpdate("job", 172, history[171].track, JobState.DONE, rate_per_min=0.0, run_done=1,
+        pane.apply(IngestUpdate(EventKind.JOB, 172, history[171].track, JobState.DONE, rate_per_min=0.0, run_done=1,
                                 run_total=2))
         await pilot.pause(0.5)  # the table re-orders a moment later
         head = text_of(pane.query_one("#ingest-summary", Static))
         assert head.startswith("This run: 1/2 · 1 done · 0 failed") and "tracks/min" not in head, head
         bar = pane.query_one("#ingest-progress", ProgressBar)
         assert bar.display and (bar.progress, bar.total) == (1, 2)
-        pane.apply(IngestUpdate("job", 174, history[173].track, JobState.ANALYSING, rate_per_min=90.0,
+        pane.apply(IngestUpdate(EventKind.JOB, 174, history[173].track, JobState.ANALYSING, rate_per_min=90.0,
                                 run_done=1, run_total=2))
         await pilot.pause(0.5)
         assert "90 tracks/min" in text_of(pane.query_one("#ingest-summary", Static))

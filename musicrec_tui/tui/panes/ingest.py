@@ -19,6 +19,7 @@ from textual.widgets import ProgressBar, Static
 
 from ...app.jobs import JobAction
 from ...core.models import Job, JobState, Track
+from ...ingest.events import EventKind
 from ...textfmt import clean
 from ..messages import IngestUpdate, JobsRequested
 from ..widgets.lists import KeyTable
@@ -103,7 +104,7 @@ class IngestPane(Vertical):
             self.rate = update.rate_per_min
         if update.run_total or update.run_done or update.run_failed:
             self.run = {"done": update.run_done, "failed": update.run_failed, "total": update.run_total}
-        if update.kind == "job" and update.job_id is not None and update.state is not None:
+        if update.kind is EventKind.JOB and update.job_id is not None and update.state is not None:
             table = self.query_one("#ingest-table", KeyTable)
             key = str(update.job_id)
             if key in table.rows:
