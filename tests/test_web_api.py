@@ -296,7 +296,8 @@ async def test_kill_9_during_an_ingest_leaves_no_process(tmp_path: Path, fake_it
         def ingesting() -> bool:
             with open_library(db) as lib:
                 done = lib.job_counts()[JobState.DONE]
-            workers = [p for p in group_members(app) if b"spawn_main" in cmdline(p)]
+            workers = [p for p in group_members(app)
+                       if b"musicrec_tui.ingest.worker" in cmdline(p) or b"spawn_main" in cmdline(p)]
             return 1 <= done < 60 and bool(workers)
 
         assert await asyncio.to_thread(wait_until, ingesting, 180), "the ingest started from the tab"

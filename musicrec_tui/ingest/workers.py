@@ -9,7 +9,9 @@ is a plain subprocess (`python -m musicrec_tui.ingest.worker`, see worker.py) th
 - is started from one long-lived thread of this pool, so the kernel's parent-death signal (which fires when the
   *thread* that started a child ends) fires only when the pool or the whole process is gone;
 - arms that signal itself, checks its parent is still there, and watches the parent's pid from a thread;
-- lives in its own process group and ignores SIGINT: Ctrl-C is handled once, here, by stopping the pool;
+- ignores SIGINT (and writes nothing to the terminal): Ctrl-C, which the terminal sends to the whole process
+  group, is handled once, here, by stopping the pool; the workers stay in their parent's process group, so
+  whoever signals that group (the web server's per-app groups) reaches them too;
 - talks over two pipes (requests in, replies out); no semaphores, so there is no resource tracker at all.
 
 A request that takes longer than its deadline, or a worker that dies (OOM killer, crash), becomes a typed
@@ -257,8 +259,7 @@ class AnalysisWorkers:
             env[var] = "1"  # one process per core already: BLAS threads on top would only contend
         proc = subprocess.Popen(
             [sys.executable, "-m", "musicrec_tui.ingest.worker", str(os.getpid()), self.extractor, *self.extra],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
-            process_group=0, close_fds=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True,
         )
         assert proc.stdout is not None
         return _Worker(proc, proc.stdout)
