@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy costs ~0.1-0.2 s to import: not before the TUI's first frame
+    import numpy as np
 
 SOURCE_ITUNES = "itunes"
 SOURCE_FILE = "file"
@@ -76,6 +78,8 @@ class FeatureVector:
     values: np.ndarray = field(repr=False)
 
     def __post_init__(self) -> None:
+        import numpy as np
+
         arr = np.ascontiguousarray(self.values, dtype=np.float32).reshape(-1)
         object.__setattr__(self, "values", arr)
 
@@ -88,6 +92,8 @@ class FeatureVector:
 
     @classmethod
     def from_blob(cls, extractor: str, version: int, blob: bytes) -> FeatureVector:
+        import numpy as np
+
         return cls(extractor, version, np.frombuffer(blob, dtype="<f4").astype(np.float32))
 
 

@@ -8,13 +8,14 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..core.errors import StoreError
 from ..core.models import FeatureVector, Job, JobState, Track, VectorMatrix
 from .url import DbUrl
+
+if TYPE_CHECKING:  # imported where used: the TUI's first frame does not wait for numpy
+    import numpy as np
 
 TRACK_COLUMNS = (
     "source", "external_id", "title", "artist", "album", "genre", "duration_ms", "preview_url",
@@ -271,6 +272,8 @@ class SqlLibrary:
 
     def vector_ids(self, extractor: str, version: int) -> np.ndarray:
         """Ids of the tracks that have a vector of this extractor version, ascending (cheap: no vector data)."""
+        import numpy as np
+
         rows = self._read("SELECT track_id FROM vectors WHERE extractor = ? AND version = ? ORDER BY track_id",
                           (extractor, int(version)))
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -279,6 +282,8 @@ class SqlLibrary:
         """All vectors of one extractor version (or those of `ids`) as a float32 matrix, ordered by track id.
 
         All of them come in one query; a subset in chunks of 900 ids."""
+        import numpy as np
+
         if ids is None:
             rows = self._read("SELECT track_id, dim, data FROM vectors WHERE extractor = ? AND version = ? "
                               "ORDER BY track_id", (extractor, int(version)))

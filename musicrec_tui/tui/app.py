@@ -6,23 +6,25 @@ network call, decode and analysis runs in a thread worker; results come back wit
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import sys
 import threading
 from functools import partial
 from multiprocessing import resource_tracker
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-import numpy as np
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from ..config import Settings, save_ui_state
 from ..core.errors import MusicrecError
 from ..core.models import JobState, Track
-from ..playback import QueueItem
 from ..textfmt import clean
 from .commands import ActionsProvider, Command, help_sections
 from .messages import (
@@ -34,18 +36,23 @@ from .messages import (
     ShowSimilar,
     TrackFocused,
 )
-from .panes.analysis import AnalysisPane
-from .panes.ingest import IngestPane
-from .panes.library import LibraryPane
-from .panes.search import SearchPane
-from .panes.similar import SimilarPane
 from .screens import HelpScreen, UnavailableScreen
 from .services import Services, ingest_update
 from .widgets.player_bar import PlayerBar
 
+if TYPE_CHECKING:  # numpy and playback load in workers, panes when mounted: the first frame waits for none
+    import numpy as np
+
+    from .panes.analysis import AnalysisPane
+    from .panes.ingest import IngestPane
+    from .panes.library import LibraryPane
+    from .panes.search import SearchPane
+    from .panes.similar import SimilarPane
+
 PANES = ("search", "library", "similar", "ingest", "analysis")
 PANE_TITLES = {"search": "1 Search", "library": "2 Library", "similar": "3 Similar", "ingest": "4 Ingest",
                "analysis": "5 Analysis"}
+BUILD_DELAY = 0.15  # s after mount: the first frame and the footer's keys are drawn, then the other panes built
 RELOAD_DELAY = 0.5  # batch library reloads while an ingest finishes many tracks
 ART_CELLS = 6  # artwork is ART_CELLS wide and ART_CELLS/2 lines tall (half-blocks)
 
@@ -55,11 +62,11 @@ class MusicrecApp(App[int]):
     CSS_PATH = "app.tcss"
     COMMANDS: ClassVar = App.COMMANDS | {ActionsProvider}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "pane('search')", "Search pane", show=False, id="pane.search"),
-        Binding("2", "pane('library')", "Library pane", show=False, id="pane.library"),
-        Binding("3", "pane('similar')", "Similar pane", show=False, id="pane.similar"),
-        Binding("4", "pane('ingest')", "Ingest pane", show=False, id="pane.ingest"),
-        Binding("5", "pane('analysis')", "Analysis pane", show=False, id="pane.analysis"),
+        Binding("1", "show_pane('search')", "Search pane", show=False, id="pane.search"),
+        Binding("2", "show_pane('library')", "Library pane", show=False, id="pane.library"),
+        Binding("3", "show_pane('similar')", "Similar pane", show=False, id="pane.similar"),
+        Binding("4", "show_pane('ingest')", "Ingest pane", show=False, id="pane.ingest"),
+        Binding("5", "show_pane('analysis')", "Analysis pane", show=False, id="pane.analysis"),
         Binding("slash", "find", "Search/filter", id="app.find"),
         Binding("space", "play_pause", "Play/pause", id="player.toggle"),
         Binding("s", "stop", "Stop", show=False, id="player.stop"),
@@ -75,9 +82,6 @@ class MusicrecApp(App[int]):
 
     def __init__(self, settings: Settings, services: Services) -> None:
         super().__init__()
-        # The ingest pipeline analyses in spawned processes; multiprocessing's resource tracker hands its child
-        # sys.stderr.fileno(), which is -1 once Textual captures stderr. Start the tracker now, while it is real.
-        resource_tracker.ensure_running()
         self.settings = settings
         self.services = services
         self.library: Any = None
@@ -91,48 +95,88 @@ class MusicrecApp(App[int]):
         self._stats: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
         self._art_cache: dict[str, Any] = {}
         self._library_open = False
+        self.panes_ready = asyncio.Event()  # set once every pane is mounted (just after the first frame)
+        self._building = asyncio.Lock()
 
     # ---- layout --------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        # Only the pane on show is built before the first frame; the others are mounted right after it
+        # (_mount_other_panes): building five panes and styling ~140 widgets doubled the time to the first frame.
         yield Header()
         with TabbedContent(initial=self.active_pane, id="panes"):
-            with TabPane(PANE_TITLES["search"], id="search"):
-                yield SearchPane(id="search-pane")
-            with TabPane(PANE_TITLES["library"], id="library"):
-                yield LibraryPane(id="library-pane")
-            with TabPane(PANE_TITLES["similar"], id="similar"):
-                yield SimilarPane(k=self.settings.ui_k, exclude_artist=self.settings.ui_exclude_artist,
-                                  id="similar-pane")
-            with TabPane(PANE_TITLES["ingest"], id="ingest"):
-                yield IngestPane(id="ingest-pane")
-            with TabPane(PANE_TITLES["analysis"], id="analysis"):
-                yield AnalysisPane(id="analysis-pane")
+            for name in PANES:
+                with TabPane(PANE_TITLES[name], id=name):
+                    if name == self.active_pane:
+                        yield self._make_pane(name)
         yield PlayerBar(id="player-bar")
         yield Footer()
 
+    def _make_pane(self, name: str) -> Widget:
+        """A pane, its module imported only now (the first frame imports only the pane it shows)."""
+        if name == "search":
+            from .panes.search import SearchPane
+
+            return SearchPane(id="search-pane")
+        if name == "library":
+            from .panes.library import LibraryPane
+
+            return LibraryPane(id="library-pane")
+        if name == "similar":
+            from .panes.similar import SimilarPane
+
+            return SimilarPane(k=self.settings.ui_k, exclude_artist=self.settings.ui_exclude_artist,
+                               id="similar-pane")
+        if name == "ingest":
+            from .panes.ingest import IngestPane
+
+            return IngestPane(id="ingest-pane")
+        from .panes.analysis import AnalysisPane
+
+        return AnalysisPane(id="analysis-pane")
+
+    async def _mount_other_panes(self) -> None:
+        """Just after the first frame: build the panes not on show, then open the library (which fills them).
+        A pane key pressed before then builds them at once (action_show_pane)."""
+        async with self._building:
+            if self.panes_ready.is_set():
+                return
+            for name in PANES:
+                tab = self.main_screen.query_one(f"#panes TabPane#{name}", TabPane)
+                if not tab.is_attached or not self.is_running:
+                    return  # the app is closing already
+                if not tab.children:
+                    await tab.mount(self._make_pane(name))
+            self.panes_ready.set()
+        self._open_library()
+
+    @property
+    def main_screen(self) -> Screen[Any]:
+        """The screen holding the panes, whichever screen (help, a dialog) is on top of it."""
+        return self.screen_stack[0] if self.screen_stack else self.screen
+
     @property
     def search_pane(self) -> SearchPane:
-        return self.query_one(SearchPane)
+        return cast("SearchPane", self.main_screen.query_one("#search-pane"))
 
     @property
     def library_pane(self) -> LibraryPane:
-        return self.query_one(LibraryPane)
+        return cast("LibraryPane", self.main_screen.query_one("#library-pane"))
 
     @property
     def similar_pane(self) -> SimilarPane:
-        return self.query_one(SimilarPane)
+        return cast("SimilarPane", self.main_screen.query_one("#similar-pane"))
 
     @property
     def ingest_pane(self) -> IngestPane:
-        return self.query_one(IngestPane)
+        return cast("IngestPane", self.main_screen.query_one("#ingest-pane"))
 
     @property
     def analysis_pane(self) -> AnalysisPane:
-        return self.query_one(AnalysisPane)
+        return cast("AnalysisPane", self.main_screen.query_one("#analysis-pane"))
 
     @property
     def player_bar(self) -> PlayerBar:
-        return self.query_one(PlayerBar)
+        return self.main_screen.query_one(PlayerBar)
 
     def on_mount(self) -> None:
         if self.settings.keymap:
@@ -141,7 +185,7 @@ class MusicrecApp(App[int]):
             self.theme = self.settings.ui_theme
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.sub_title = self.settings.masked_db_url
-        self._open_library()
+        self.set_timer(BUILD_DELAY, self._mount_other_panes)
 
     # ---- the library ---------------------------------------------------------------------------------
     def _open_library(self) -> None:
@@ -149,17 +193,18 @@ class MusicrecApp(App[int]):
                         exit_on_error=False)
 
     def _open_library_worker(self) -> None:
-        player = self.services.player
-        _ = player.available  # a lazily built player probes its device here, off the UI thread
-        self.call_from_thread(self.player_bar.attach, player)
         try:
             lib = self.services.open_library()
             total = lib.count_tracks()
             jobs = lib.list_jobs()
         except MusicrecError as exc:
             self.call_from_thread(self._library_failed, exc.one_line())
-            return
-        self.call_from_thread(self._library_ready, lib, total, jobs)
+        else:
+            self.call_from_thread(self._library_ready, lib, total, jobs)
+        if self.player_bar.player is None:
+            player = self.services.player
+            _ = player.available  # a lazily built player probes its device here, off the UI thread
+            self.call_from_thread(self.player_bar.attach, player)
 
     def _library_failed(self, message: str) -> None:
         self.push_screen(UnavailableScreen(self.settings.masked_db_url, message), lambda _: self._open_library())
@@ -191,16 +236,22 @@ class MusicrecApp(App[int]):
             self.services.player.stop()
 
     # ---- panes ---------------------------------------------------------------------------------------
+    async def action_show_pane(self, name: str) -> None:
+        """A pane key: builds the panes first when pressed within the first instant."""
+        if not self.panes_ready.is_set():
+            await self._mount_other_panes()
+        self.action_pane(name)
+
     def action_pane(self, name: str) -> None:
         if name not in PANES:
             return
-        self.query_one("#panes", TabbedContent).active = name
+        self.main_screen.query_one("#panes", TabbedContent).active = name
         self._pane_shown(name)
 
     @on(TabbedContent.TabActivated, "#panes")
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         name = event.pane.id or "search"
-        current = self.query_one("#panes", TabbedContent).active
+        current = self.main_screen.query_one("#panes", TabbedContent).active
         if name == current and name != self.active_pane:  # a click on a tab (stale events are ignored)
             self._pane_shown(name)
 
@@ -219,13 +270,15 @@ class MusicrecApp(App[int]):
         if name == "search" and not self.search_pane.results:
             self.search_pane.focus_input()
             return
-        found = self.query(targets[name])
+        found = self.main_screen.query(targets[name])
         if found and found.first().display:
             found.first().focus()
         else:
             self.set_focus(None)
 
-    def action_find(self) -> None:
+    async def action_find(self) -> None:
+        if not self.panes_ready.is_set():
+            await self._mount_other_panes()
         if self.active_pane == "library":
             self.library_pane.focus_filter()
         else:
@@ -241,7 +294,7 @@ class MusicrecApp(App[int]):
             await self.run_action(cmd.binding.action)
             return
         self.action_pane(cmd.pane)
-        pane = self.query_one(f"#{cmd.pane}-pane")
+        pane = self.main_screen.query_one(f"#{cmd.pane}-pane")
         if cmd.binding.id == "library.select":
             await self.run_action(cmd.binding.action, self.library_pane.table)
         else:
@@ -265,7 +318,8 @@ class MusicrecApp(App[int]):
     # ---- messages from panes -------------------------------------------------------------------------
     def _alive(self) -> bool:
         """False while the app is closing and its panes are gone (late worker messages are then dropped)."""
-        return self.is_running and bool(self.screen_stack) and bool(self.query("#panes"))
+        return (self.is_running and self.panes_ready.is_set() and bool(self.screen_stack)
+                and bool(self.main_screen.query("#panes")))
 
     @on(ShowSimilar)
     def _show_similar(self, message: ShowSimilar) -> None:
@@ -306,10 +360,23 @@ class MusicrecApp(App[int]):
     def _ingest_requested(self, message: IngestRequested) -> None:
         self.start_ingest(message.tracks)
 
+    def _ensure_resource_tracker(self) -> None:
+        """The ingest pipeline analyses in spawned processes; multiprocessing's resource tracker hands its child
+        sys.stderr.fileno(), which is -1 while Textual captures stderr: start it with the real stderr, here on
+        the UI thread (nothing else writes meanwhile), when the first ingest needs it. Started before the first
+        frame, its Python process cost a loaded 2-core machine ~0.2 s of the app's start."""
+        saved = sys.stderr
+        sys.stderr = sys.__stderr__
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            sys.stderr = saved
+
     def start_ingest(self, tracks: list[Track]) -> None:
         if self.library is None:
             self.notify("The library is not open yet.", severity="warning")
             return
+        self._ensure_resource_tracker()
         self._cancel.clear()
         self.run_worker(partial(self._enqueue_worker, tracks), thread=True, group="ingest-enqueue",
                         exit_on_error=False)
@@ -340,6 +407,7 @@ class MusicrecApp(App[int]):
             return
         self._ingest_running = True
         self._ingest_again = False
+        self._ensure_resource_tracker()
         self.ingest_pane.set_running(True)
         self.run_worker(self._run_worker, thread=True, group="ingest-run", exit_on_error=False)
 
@@ -436,6 +504,8 @@ class MusicrecApp(App[int]):
 
     def _play_worker(self, tracks: list[Track], start: int) -> None:
         """Fetch previews (cached, or downloaded into the cache) and hand the player its queue."""
+        from ..playback.base import QueueItem
+
         items, begin, failures = [], 0, []
         for i, track in enumerate(tracks):
             try:
@@ -455,6 +525,8 @@ class MusicrecApp(App[int]):
         player.play()
 
     def _current_selection(self) -> list[Track]:
+        if not self.panes_ready.is_set():
+            return []
         if self.active_pane == "search":
             track = self.search_pane.current()
         elif self.active_pane == "similar":

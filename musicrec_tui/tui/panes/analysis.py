@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -16,9 +15,10 @@ from textual.widgets import Static
 from ...core.errors import MusicrecError
 from ...core.models import Track
 from ...textfmt import clean
-from ..widgets.halfblock import heatmap_to_text, mask_to_text, waveform_rows
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from ..app import MusicrecApp
 
 ANALYSIS_RATE = 22050
@@ -81,6 +81,7 @@ class AnalysisPane(VerticalScroll):
     def _compute(self, track: Track, seed: Track | None, width: int, lines: int) -> None:
         from ...core.audio import decode
         from ..analysis import log_mel
+        from ..widgets.halfblock import waveform_rows
 
         services = self.mapp.services
         try:
@@ -105,6 +106,8 @@ class AnalysisPane(VerticalScroll):
             f"[b]{clean(track.title)}[/b]: [b red]cannot analyse:[/] {clean(message)}")
 
     def _show(self, pic: Picture) -> None:
+        from ..widgets.halfblock import heatmap_to_text, mask_to_text
+
         t = pic.track
         self.query_one("#analysis-title", Static).update(
             f"[b]{clean(t.title)}[/b] — {clean(t.artist)}   [dim]log-mel spectrogram (high "
