@@ -29,6 +29,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 import requests
@@ -249,7 +250,7 @@ class PreviewCache:
             if tmp is not None:
                 tmp.unlink(missing_ok=True)
 
-    def _stream(self, url: str, out) -> tuple[str, int]:
+    def _stream(self, url: str, out: BinaryIO) -> tuple[str, int]:
         hasher = hashlib.sha256()
         got = wire = 0
         expected: int | None = None

@@ -123,6 +123,17 @@ class SqlLibrary:
             cur.execute(self.q(sql), tuple(params))
             return list(cur.fetchall())
 
+    def _bump(self, cur: Any) -> None:
+        """Count a change to tracks or vectors; called last inside the writing transaction (short row lock)."""
+        cur.execute("UPDATE library_changes SET counter = counter + 1 WHERE id = 1")
+
+    def change_counter(self) -> int:
+        """A number that grows with every committed change to tracks or vectors, by any process or user.
+
+        One one-row read: cheap enough to poll every second (live library views, the persisted index)."""
+        rows = self._read("SELECT counter FROM library_changes WHERE id = 1")
+        return int(rows[0][0]) if rows else 0
+
     def close(self) -> None:
         with self._lock:
             try:
@@ -153,30 +164,36 @@ class SqlLibrary:
     def upsert_track(self, track: Track) -> Track:
         """Insert a track, or update the one with the same (source, external_id). Returns it with its id."""
         with self.transaction() as cur:
-            return self._upsert(cur, track)
+            stored = self._upsert(cur, track)
+            self._bump(cur)
+            return stored
 
     def upsert_tracks(self, tracks: Iterable[Track], batch: int = 5000) -> int:
         """Bulk insert-or-update; returns how many rows were sent."""
         now = time.time()
         return self._executemany_batched(self.q(self._upsert_track_sql()),
-                                         (self._track_params(t, now) for t in tracks), batch)
+                                         (self._track_params(t, now) for t in tracks), batch, changes=True)
 
-    def _executemany_batched(self, sql: str, rows: Iterable[tuple[Any, ...]], batch: int) -> int:
-        """executemany in chunks of `batch` rows, one transaction each; returns how many rows were sent."""
+    def _executemany_batched(self, sql: str, rows: Iterable[tuple[Any, ...]], batch: int,
+                             changes: bool = False) -> int:
+        """executemany in chunks of `batch` rows, one transaction each; returns how many rows were sent.
+        `changes`: the rows change tracks or vectors, so each chunk bumps the change counter."""
         sent = 0
         chunk: list[tuple[Any, ...]] = []
         for row in rows:
             chunk.append(row)
             if len(chunk) >= batch:
-                sent += self._executemany(sql, chunk)
+                sent += self._executemany(sql, chunk, changes)
                 chunk = []
         if chunk:
-            sent += self._executemany(sql, chunk)
+            sent += self._executemany(sql, chunk, changes)
         return sent
 
-    def _executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
+    def _executemany(self, sql: str, rows: list[tuple[Any, ...]], changes: bool = False) -> int:
         with self.transaction() as cur:
             cur.executemany(sql, rows)
+            if changes:
+                self._bump(cur)
         return len(rows)
 
     def save_analysis(self, track: Track, vector: FeatureVector | Sequence[FeatureVector], job_id: int | None = None,
@@ -195,6 +212,7 @@ class SqlLibrary:
                 cur.execute(self.q("UPDATE jobs SET state = 'done', last_error = NULL, track_id = ?, updated_at = ? "
                                    "WHERE id = ? AND (worker = ? OR ? IS NULL)"),
                             (stored.id, now, int(job_id), worker, worker))
+            self._bump(cur)
             return stored
 
     def get_track(self, track_id: int) -> Track | None:
@@ -205,6 +223,19 @@ class SqlLibrary:
         rows = self._read(f"SELECT id, {', '.join(TRACK_COLUMNS)} FROM tracks WHERE source = ? AND external_id = ?",
                           (source, external_id))
         return track_from_row(rows[0]) if rows else None
+
+    def find_tracks(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Track]:
+        """Tracks by natural key (source, external_id), for the keys that exist: one query per 400 keys."""
+        wanted = sorted({(str(s), str(e)) for s, e in keys})
+        found: dict[tuple[str, str], Track] = {}
+        for start in range(0, len(wanted), 400):
+            part = wanted[start:start + 400]
+            marks = " OR ".join(["(source = ? AND external_id = ?)"] * len(part))
+            params = [v for key in part for v in key]
+            for row in self._read(f"SELECT id, {', '.join(TRACK_COLUMNS)} FROM tracks WHERE {marks}", params):
+                track = track_from_row(row)
+                found[track.key] = track
+        return found
 
     def get_tracks(self, ids: Iterable[int]) -> dict[int, Track]:
         """Tracks by id, for the ids that exist (queried in chunks)."""
@@ -247,7 +278,10 @@ class SqlLibrary:
         with self.transaction() as cur:
             cur.execute(self.q("DELETE FROM vectors WHERE track_id = ?"), (int(track_id),))
             cur.execute(self.q("DELETE FROM tracks WHERE id = ?"), (int(track_id),))
-            return cur.rowcount > 0
+            gone: bool = cur.rowcount > 0
+            if gone:
+                self._bump(cur)
+            return gone
 
     def set_preview(self, track_id: int, path: str | None, sha256: str | None) -> None:
         """Record (or clear) where a track's preview is cached."""
@@ -263,7 +297,8 @@ class SqlLibrary:
         """Insert or replace vectors in batches of `batch` rows; returns how many were written."""
         now = time.time()
         return self._executemany_batched(self.q(self._upsert_vector_sql()),
-                                         (self._vector_params(tid, vec, now) for tid, vec in items), batch)
+                                         (self._vector_params(tid, vec, now) for tid, vec in items), batch,
+                                         changes=True)
 
     def get_vector(self, track_id: int, extractor: str) -> FeatureVector | None:
         rows = self._read("SELECT version, data FROM vectors WHERE track_id = ? AND extractor = ?",

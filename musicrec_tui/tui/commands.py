@@ -11,6 +11,8 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 if TYPE_CHECKING:
+    from textual.dom import DOMNode
+
     from .app import MusicrecApp
 
 KEY_NAMES = {
@@ -53,8 +55,8 @@ def all_commands(app: MusicrecApp) -> list[Command]:
     from .widgets.lists import KeyTable
     from .widgets.track_table import TrackTable
 
-    def bindings(cls: type, skip: Iterable[str] = ()) -> list[Binding]:
-        return [b for b in cls.BINDINGS if isinstance(b, Binding) and b.id not in skip]
+    def bindings(cls: type[DOMNode], skip: Iterable[str] = ()) -> list[Binding]:
+        return [b for b in cls.BINDINGS if isinstance(b, Binding) and b.id is not None and b.id not in skip]
 
     out: list[Command] = [Command("Everywhere", None, b) for b in bindings(type(app))]
     out += [Command("In lists", None, b) for b in bindings(KeyTable)]

@@ -11,7 +11,8 @@ def test_the_app_module_imports_no_numpy_playback_or_network() -> None:
     code = ("import sys\n"
             "import musicrec_tui.cli, musicrec_tui.tui.launch, musicrec_tui.tui.app\n"
             "from musicrec_tui.tui.app import MusicrecApp\n"
-            "heavy = ('numpy', 'requests', 'sounddevice', 'av', 'musicrec_tui.playback', 'musicrec_tui.similarity')\n"
+            "heavy = ('numpy', 'requests', 'sounddevice', 'av', 'musicrec_tui.playback.sd_player',\n"
+            "         'musicrec_tui.core.audio', 'musicrec_tui.app.recommend')\n"
             "print(sorted(m for m in heavy if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from typing import TextIO
 
-from .core.models import JobState
-from .ingest.events import IngestEvent, IngestSummary
-from .textfmt import clean
+from ..core.models import JobState
+from ..ingest.events import IngestEvent, IngestSummary
+from ..textfmt import clean
 
 BAR = 24
 
