@@ -64,6 +64,7 @@ PANES = ("search", "library", "similar", "ingest", "analysis")
 PANE_TITLES = {"search": "1 Search", "library": "2 Library", "similar": "3 Similar", "ingest": "4 Ingest",
                "analysis": "5 Analysis"}
 BUILD_DELAY = 0.15  # s after mount: the first frame and the footer's keys are drawn, then the other panes built
+LIVE_POLL = 1.0  # s between two reads of the library's change counter (other processes' and users' changes)
 RELOAD_DELAY = 0.5  # batch library reloads while an ingest finishes many tracks
 ART_CELLS = 6  # artwork is ART_CELLS wide and ART_CELLS/2 lines tall (half-blocks)
 
@@ -106,6 +107,9 @@ class MusicrecApp(App[int]):
         self._art_cache: dict[str, Text] = {}
         self.panes_ready = asyncio.Event()  # set once every pane is mounted (just after the first frame)
         self._building = asyncio.Lock()
+        self._live_timer: Timer | None = None
+        self._last_change: int | None = None
+        self._polling = False
 
     # ---- layout --------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -206,6 +210,7 @@ class MusicrecApp(App[int]):
     def _open_library_worker(self) -> None:
         try:
             lib = self.session.open()
+            self._last_change = lib.change_counter()
             total = lib.count_tracks()
             jobs = lib.list_jobs()
         except MusicrecError as exc:
@@ -221,6 +226,8 @@ class MusicrecApp(App[int]):
         self.push_screen(UnavailableScreen(self.settings.masked_db_url, message), lambda _: self._open_library())
 
     def _library_ready(self, lib: Library, total: int, jobs: list[Job]) -> None:
+        if self._live_timer is None:
+            self._live_timer = self.set_interval(LIVE_POLL, self._poll_changes)
         self.library_pane.attach(lib)
         self.ingest_pane.load_jobs(jobs)
         if total == 0:
@@ -355,6 +362,31 @@ class MusicrecApp(App[int]):
         if not self._alive():
             return
         self._schedule_reload()
+
+    # ---- a live library: changes by other processes and users ----------------------------------------
+    def _poll_changes(self) -> None:
+        """Every LIVE_POLL s: read the store's change counter (one row) in a worker; a change reloads the
+        library's visible rows (not the whole table), the cursor staying on its track."""
+        if self._polling or not self.session.is_open:
+            return
+        self._polling = True
+        self.run_worker(self._changes_worker, thread=True, group="live", exit_on_error=False)
+
+    def _changes_worker(self) -> None:
+        try:
+            counter: int | None = self.session.library.change_counter()
+        except MusicrecError:
+            counter = None  # unreachable for a moment: try again on the next tick
+        self.call_from_thread(self._changes_seen, counter)
+
+    def _changes_seen(self, counter: int | None) -> None:
+        self._polling = False
+        if counter is None or counter == self._last_change:
+            return
+        changed = self._last_change is not None
+        self._last_change = counter
+        if changed and self._alive():
+            self.library_pane.table.reload()
 
     def _schedule_reload(self) -> None:
         if self._reload_timer is not None:

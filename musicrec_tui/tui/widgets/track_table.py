@@ -110,6 +110,7 @@ class TrackTable(ScrollView, can_focus=True):
         self._generation = 0
         self._pages: OrderedDict[int, list[Track]] = OrderedDict()
         self._stale: OrderedDict[int, list[Track]] = OrderedDict()  # the previous pages, shown while reloading
+        self._keep_id: int | None = None  # the track the cursor was on before a reload
         self._pending: set[int] = set()
         self.page_loads = 0  # how many pages came from the store (tests and benchmarks read it)
         self._texts: OrderedDict[tuple[int, int], str] = OrderedDict()  # (row, width) -> laid-out line
@@ -124,6 +125,9 @@ class TrackTable(ScrollView, can_focus=True):
         self._generation += 1
         # A reload (same query) keeps showing the old rows until the fresh pages arrive: no flicker while an
         # ingest adds tracks. A new filter or sort starts clean.
+        # A reload keeps the cursor on the same track, wherever the changes moved it (see _page_loaded).
+        current = self.current if keep_cursor else None
+        self._keep_id = current.id if current is not None else None
         self._stale = self._pages if keep_cursor else OrderedDict()
         self._pages = OrderedDict()
         self._pending.clear()
@@ -190,8 +194,32 @@ class TrackTable(ScrollView, can_focus=True):
         while len(self._pages) > MAX_PAGES:
             self._pages.popitem(last=False)
         self.refresh()
+        if self._keep_id is not None and self._follow_kept():
+            return
         if page == self.cursor // PAGE_SIZE:
             self._announce()
+
+    def _follow_kept(self) -> bool:
+        """After a reload: move the cursor to where the track it was on now is (rows added or removed before
+        it shift it). True when the cursor moved. Looks in the pages read so far, around the cursor."""
+        page = self.cursor // PAGE_SIZE
+        for near in (page, page - 1, page + 1):
+            rows = self._pages.get(near)
+            if rows is None:
+                if near == page:
+                    return False  # the cursor's own page is not read yet: wait for it
+                continue
+            for offset, track in enumerate(rows):
+                if track.id == self._keep_id:
+                    self._keep_id = None
+                    index = near * PAGE_SIZE + offset
+                    if index != self.cursor:
+                        self.cursor = index
+                        return True
+                    return False
+        if all(p in self._pages for p in (page - 1, page + 1) if 0 <= p * PAGE_SIZE < self.total):
+            self._keep_id = None  # gone (deleted) or far away: the cursor stays at its index
+        return False
 
     def row(self, index: int) -> Track | None:
         """The track at `index` if its page is cached (a miss asks for the page)."""
