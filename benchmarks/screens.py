@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-
-from rich.console import Console
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -26,7 +23,7 @@ from musicrec_tui.store import open_library  # noqa: E402
 from musicrec_tui.tui.app import MusicrecApp  # noqa: E402
 from tests.fake_itunes import FakeClock, FakeItunes, Previews  # noqa: E402
 from tests.tui.conftest import settle  # noqa: E402
-from tests.tui.support import make_services, make_settings, stepped_player  # noqa: E402
+from tests.tui.support import make_services, make_settings, screen_text, stepped_player  # noqa: E402
 from tests.tui.test_snapshots import ARTISTS, SHOWN_URL, seed  # noqa: E402
 
 # (file name, keys pressed from the start, seeded library?)
@@ -39,14 +36,6 @@ VISITS: list[tuple[str, Sequence[str], bool]] = [
     ("analysis", ("enter", "j", "5"), True),
     ("help", ("question_mark",), True),
 ]
-
-
-def screen_text(app: MusicrecApp) -> str:
-    width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), record=True, color_system=None,
-                      legacy_windows=False, safe_box=False)
-    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
-    return "\n".join(line.rstrip() for line in console.export_text(styles=False).splitlines())
 
 
 async def capture(tmp: Path, keys: Sequence[str], seeded: bool, size: tuple[int, int], fake: FakeItunes) -> str:

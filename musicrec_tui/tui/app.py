@@ -24,7 +24,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher, Footer, Header
+from textual.widgets import ContentSwitcher, Footer, Header, Input
 
 from ..app.jobs import JobAction
 from ..app.services import Pipeline, Services, Session
@@ -64,6 +64,9 @@ PANES = ("search", "library", "similar", "ingest", "analysis")
 PANE_TITLES = {"search": "1 Search", "library": "2 Library", "similar": "3 Similar", "ingest": "4 Ingest",
                "analysis": "5 Analysis"}
 BUILD_DELAY = 0.15  # s after mount: the first frame and the footer's keys are drawn, then the other panes built
+# app actions whose keys are printable: typed into a focused text field instead (hidden from the footer then)
+TYPED_ACTIONS = frozenset({"show_pane", "find", "play_pause", "stop", "seek", "volume", "next", "previous", "help",
+                           "quit_app"})
 LIVE_POLL = 1.0  # s between two reads of the library's change counter (other processes' and users' changes)
 RELOAD_DELAY = 0.5  # batch library reloads while an ingest finishes many tracks
 ART_CELLS = 6  # artwork is ART_CELLS wide and ART_CELLS/2 lines tall (half-blocks)
@@ -89,7 +92,8 @@ class MusicrecApp(App[int]):
         Binding("n", "next", "Next track", show=False, id="player.next"),
         Binding("p", "previous", "Previous track", show=False, id="player.previous"),
         Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("q", "quit_app", "Quit", id="app.quit"),
+        Binding("ctrl+q", "quit_field", "Quit", priority=True, id="app.quit_field"),
     ]
 
     def __init__(self, settings: Settings, services: Services) -> None:
@@ -110,6 +114,7 @@ class MusicrecApp(App[int]):
         self._live_timer: Timer | None = None
         self._last_change: int | None = None
         self._polling = False
+        self._palette_command = False
 
     # ---- layout --------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -251,6 +256,22 @@ class MusicrecApp(App[int]):
         with contextlib.suppress(MusicrecError):
             self.session.player.stop()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While a text field has focus, the one-key bindings type into it: hide them from the footer (which
+        then shows the field's own keys: Escape leaves, `?` helps, ctrl+q quits). Palette commands still run."""
+        in_field = isinstance(self.focused, Input)
+        if action == "quit_field":
+            return in_field  # elsewhere Textual's own ctrl+q binding (not shown) quits
+        return not (action in TYPED_ACTIONS and not self._palette_command and in_field)
+
+    async def action_quit_field(self) -> None:
+        """ctrl+q, shown while a text field has focus (elsewhere q is shown; ctrl+q quits everywhere)."""
+        await self.action_quit()
+
+    async def action_quit_app(self) -> None:
+        """q (ctrl+q, Textual's own, quits from anywhere, a text field included)."""
+        await self.action_quit()
+
     # ---- panes ---------------------------------------------------------------------------------------
     async def action_show_pane(self, name: str) -> None:
         """A pane key: builds the panes first when pressed within the first instant."""
@@ -274,7 +295,7 @@ class MusicrecApp(App[int]):
         self.active_pane = name
         self._focus_pane(name)
         if name == "analysis":
-            self.call_after_refresh(self.analysis_pane.action_analyse)  # once laid out: its width is known
+            self.call_after_refresh(self.analysis_pane.analyse)  # once laid out: its width is known
         if changed:
             self.remember_ui(pane=name)
 
@@ -305,7 +326,11 @@ class MusicrecApp(App[int]):
     async def run_command(self, cmd: Command) -> None:
         """Run a palette command: app-level actions here, pane actions on their pane (shown first)."""
         if cmd.pane is None:
-            await self.run_action(cmd.binding.action)
+            self._palette_command = True
+            try:
+                await self.run_action(cmd.binding.action)
+            finally:
+                self._palette_command = False
             return
         self.action_pane(cmd.pane)
         pane = self.main_screen.query_one(f"#{cmd.pane}-pane")
@@ -589,20 +614,45 @@ class MusicrecApp(App[int]):
         self.player_bar.poll()
 
     def action_volume(self, direction: int) -> None:
+        if self.player_bar.player is None:
+            return  # still being built, off the UI thread
         player = self.session.player
+        before = player.volume
         if direction > 0:
             player.volume_up()
         else:
             player.volume_down()
+        if player.volume == before:
+            self.notify(f"Volume is at its {'maximum' if direction > 0 else 'minimum'} ({round(before * 100)} %).",
+                        title="Playback", timeout=2)
         self.player_bar.poll()
 
     def action_next(self) -> None:
-        self.run_worker(self.session.player.next, thread=True, group="player", exclusive=True,
+        self.run_worker(partial(self._step_worker, 1), thread=True, group="player", exclusive=True,
                         exit_on_error=False)
 
     def action_previous(self) -> None:
-        self.run_worker(self.session.player.previous, thread=True, group="player", exclusive=True,
+        self.run_worker(partial(self._step_worker, -1), thread=True, group="player", exclusive=True,
                         exit_on_error=False)
+
+    def _step_worker(self, step: int) -> None:
+        """n / p: the next or previous track of the list playing; when there is none, say so."""
+        player = self.session.player
+        snap = player.snapshot()
+        moved = player.next() if step > 0 else player.previous()
+        if moved:
+            self.call_from_thread(self.player_bar.poll)
+            if step < 0 and snap.index == 0:  # the player restarts the first track: say so, it may not show
+                self.call_from_thread(self.notify, f"“{clean(snap.title)}” is the first of the list: from its "
+                                      "start again.", title="Playback", timeout=3)
+            return
+        if snap.index < 0 or snap.queue_length == 0:
+            why = "Nothing is playing: l listens to a song, P (3 Similar) plays a whole list."
+        elif step > 0:
+            why = f"“{clean(snap.title)}” is the last of the list ({snap.queue_length})."
+        else:
+            why = "Nothing before this track."
+        self.call_from_thread(self.notify, why, title="Playback", timeout=3)
 
     # ---- artwork -------------------------------------------------------------------------------------
     def request_artwork(self, track: Track | None) -> None:

@@ -38,7 +38,7 @@ class AnalysisPane(VerticalScroll):
     """Spectrogram, waveform and group bars; computed in a worker when the pane is shown."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "analyse", "Analyse", id="analysis.refresh"),
+        Binding("a", "analyse", "Analyse again", id="analysis.refresh"),
     ]
 
     def __init__(self, session: Session, **kwargs: Any) -> None:
@@ -59,7 +59,7 @@ class AnalysisPane(VerticalScroll):
         """The person is looking at `track`; analyse it when this pane is (or becomes) visible."""
         self.track = track
         if self._shown():
-            self.action_analyse()
+            self.analyse()
 
     def compare_with(self, seeds: list[Track]) -> None:
         """The Similar pane's seeds: the feature groups are explained against them."""
@@ -70,6 +70,16 @@ class AnalysisPane(VerticalScroll):
         return all(node.display for node in self.ancestors_with_self if isinstance(node, Widget))
 
     def action_analyse(self) -> None:
+        """`a`: analyse the highlighted track again (decode, spectrogram, groups), or say why not."""
+        if self.track is None:
+            self.app.notify("Nothing to analyse yet: highlight a track in 2 Library or 3 Similar first.",
+                            title="Analysis", severity="warning")
+            return
+        self.app.notify(f"Analysing “{clean(self.track.title)}” again.", title="Analysis", timeout=2)
+        self.analyse(force=True)
+
+    def analyse(self, force: bool = False) -> None:
+        """Analyse the highlighted track unless it is on show already (at this size, with these seeds)."""
         track = self.track
         if track is None:
             return
@@ -77,7 +87,7 @@ class AnalysisPane(VerticalScroll):
         width = max(20, self.size.width - 2)
         lines = max(4, min(12, self.size.height - 10))  # spectrogram lines: leave room for the rest
         key = (track.id, tuple(t.id for t in seeds), width, lines)
-        if key == self.shown:
+        if key == self.shown and not force:
             return
         self.shown = key
         self.query_one("#analysis-title", Static).update(f"Analysing [b]{clean(track.title)}[/b]…")

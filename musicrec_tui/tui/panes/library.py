@@ -19,6 +19,7 @@ from ...store.protocol import Library
 from ...textfmt import clean
 from ..messages import IngestRequested, LibraryChanged, PlayRequested, ShowSimilar, TrackFocused
 from ..screens import ConfirmScreen
+from ..widgets.field import FieldInput
 from ..widgets.track_table import COLUMNS, TrackTable
 
 FILTER_DELAY = 0.15  # seconds of quiet typing before the filter query runs
@@ -35,7 +36,6 @@ class LibraryPane(Vertical):
         Binding("O", "reverse_sort", "Reverse", show=False, id="library.reverse"),
         Binding("d,delete", "delete", "Delete", id="library.delete"),
         Binding("r", "reanalyse", "Re-analyse", id="library.reanalyse"),
-        Binding("escape", "focus_table", "Table", show=False, id="library.table"),
     ]
 
     def __init__(self, session: Session, **kwargs: Any) -> None:
@@ -49,7 +49,7 @@ class LibraryPane(Vertical):
         return self.query_one(TrackTable)
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="Filter by title, artist, album or genre (type to filter)", id="library-filter")
+        yield FieldInput(placeholder="Filter by title, artist, album or genre (type to filter)", id="library-filter")
         yield Static(EMPTY, id="library-empty")
         yield TrackTable(id="library-table")
         yield Static("Opening the library…", id="library-status", classes="status")
@@ -83,8 +83,16 @@ class LibraryPane(Vertical):
     def focus_filter(self) -> None:
         self.query_one("#library-filter", Input).focus()
 
+    @on(FieldInput.Leave)
+    def _left_field(self, event: FieldInput.Leave) -> None:
+        event.stop()
+        self.action_focus_table()
+
     def action_focus_table(self) -> None:
-        self.table.focus()
+        if self.table.display:
+            self.table.focus()
+        else:
+            self.app.set_focus(None)  # an empty library: out of the field, so 1-5, ? and q work again
 
     # ---- table events --------------------------------------------------------------------------------
     @on(TrackTable.Counted)

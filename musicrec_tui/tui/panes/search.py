@@ -17,6 +17,7 @@ from ...core.errors import MusicrecError
 from ...core.models import Track
 from ...textfmt import clean, mmss
 from ..messages import IngestRequested, PlayRequested
+from ..widgets.field import FieldInput
 from ..widgets.lists import KeyTable
 
 WELCOME = """[b]Welcome to musicrec[/b] — find songs that sound alike.
@@ -28,7 +29,8 @@ Your library is empty. To get started:
   [b]3.[/b] Watch it being analysed on [b]4 Ingest[/b], browse it on [b]2 Library[/b],
      and press [b]Enter[/b] there for songs that sound like it on [b]3 Similar[/b].
 
-[dim]? shows every key · ctrl+p finds any command · q quits[/dim]"""
+[dim]In the search box: Escape leaves it · ? (box empty) shows every key · ctrl+q quits.
+Outside it: ? every key · ctrl+p any command · q quits.[/dim]"""
 
 
 class SearchPane(Vertical):
@@ -37,7 +39,6 @@ class SearchPane(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "ingest_all", "Ingest all", id="search.ingest_all"),
         Binding("l", "listen", "Listen", id="search.listen"),
-        Binding("escape", "focus_results", "Results", show=False, id="search.results"),
     ]
 
     def __init__(self, session: Session, **kwargs: Any) -> None:
@@ -47,7 +48,7 @@ class SearchPane(Vertical):
         self.in_library: set[tuple[str, str]] = set()
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="Search the iTunes catalogue: artist, song or album, then Enter",
+        yield FieldInput(placeholder="Search the iTunes catalogue: artist, song or album, then Enter",
                     id="search-input")
         yield Static(WELCOME, id="welcome")
         table = KeyTable(id="search-results")
@@ -157,6 +158,11 @@ class SearchPane(Vertical):
             self.app.notify("This result has no preview.", severity="warning")
             return
         self.post_message(PlayRequested([track]))
+
+    @on(FieldInput.Leave)
+    def _left_field(self, event: FieldInput.Leave) -> None:
+        event.stop()
+        self.action_focus_results()
 
     def action_focus_results(self) -> None:
         table = self.query_one("#search-results", KeyTable)
