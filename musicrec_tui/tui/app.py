@@ -31,11 +31,12 @@ from ..app.services import Pipeline, Services, Session
 from ..config import Settings, save_ui_state
 from ..core.errors import MusicrecError
 from ..core.models import Job, JobState, Track
-from ..ingest.events import IngestEvent
+from ..ingest.events import EventKind, IngestEvent
 from ..store.protocol import Library
 from ..textfmt import clean
 from .commands import ActionsProvider, Command, help_sections
 from .messages import (
+    ArtworkWanted,
     IngestFinished,
     IngestProgress,
     IngestRequested,
@@ -55,18 +56,19 @@ from .widgets.player_bar import PlayerBar
 if TYPE_CHECKING:  # numpy and playback load in workers, panes when mounted: the first frame waits for none
 
     from .panes.analysis import AnalysisPane
+    from .panes.discover import DiscoverPane
     from .panes.ingest import IngestPane
     from .panes.library import LibraryPane
     from .panes.search import SearchPane
     from .panes.similar import SimilarPane
 
-PANES = ("search", "library", "similar", "ingest", "analysis")
+PANES = ("search", "library", "similar", "ingest", "analysis", "discover")
 PANE_TITLES = {"search": "1 Search", "library": "2 Library", "similar": "3 Similar", "ingest": "4 Ingest",
-               "analysis": "5 Analysis"}
+               "analysis": "5 Analysis", "discover": "6 Discover"}
 BUILD_DELAY = 0.15  # s after mount: the first frame and the footer's keys are drawn, then the other panes built
 # app actions whose keys are printable: typed into a focused text field instead (hidden from the footer then)
 TYPED_ACTIONS = frozenset({"show_pane", "find", "play_pause", "stop", "seek", "volume", "next", "previous", "help",
-                           "quit_app"})
+                           "quit_app", "discover"})
 LIVE_POLL = 1.0  # s between two reads of the library's change counter (other processes' and users' changes)
 RELOAD_DELAY = 0.5  # batch library reloads while an ingest finishes many tracks
 ART_CELLS = 6  # artwork is ART_CELLS wide and ART_CELLS/2 lines tall (half-blocks)
@@ -82,6 +84,8 @@ class MusicrecApp(App[int]):
         Binding("3", "show_pane('similar')", "Similar pane", show=False, id="pane.similar"),
         Binding("4", "show_pane('ingest')", "Ingest pane", show=False, id="pane.ingest"),
         Binding("5", "show_pane('analysis')", "Analysis pane", show=False, id="pane.analysis"),
+        Binding("6", "show_pane('discover')", "Discover pane", show=False, id="pane.discover"),
+        Binding("D", "discover", "Discover", id="app.discover"),
         Binding("slash", "find", "Search/filter", id="app.find"),
         Binding("space", "play_pause", "Play/pause", id="player.toggle"),
         Binding("s", "stop", "Stop", show=False, id="player.stop"),
@@ -150,9 +154,13 @@ class MusicrecApp(App[int]):
             from .panes.ingest import IngestPane
 
             return IngestPane(id="ingest-pane")
-        from .panes.analysis import AnalysisPane
+        if name == "analysis":
+            from .panes.analysis import AnalysisPane
 
-        return AnalysisPane(self.session, id="analysis-pane")
+            return AnalysisPane(self.session, id="analysis-pane")
+        from .panes.discover import DiscoverPane
+
+        return DiscoverPane(self.session, self.settings, id="discover-pane")
 
     async def _mount_other_panes(self) -> None:
         """Just after the first frame: build the panes not on show, then open the library (which fills them).
@@ -193,6 +201,10 @@ class MusicrecApp(App[int]):
     @property
     def analysis_pane(self) -> AnalysisPane:
         return cast("AnalysisPane", self.main_screen.query_one("#analysis-pane"))
+
+    @property
+    def discover_pane(self) -> DiscoverPane:
+        return cast("DiscoverPane", self.main_screen.query_one("#discover-pane"))
 
     @property
     def player_bar(self) -> PlayerBar:
@@ -301,7 +313,7 @@ class MusicrecApp(App[int]):
 
     def _focus_pane(self, name: str) -> None:
         targets = {"search": "#search-results", "library": "#library-table", "similar": "#similar-table",
-                   "ingest": "#ingest-table", "analysis": "#analysis-pane"}
+                   "ingest": "#ingest-table", "analysis": "#analysis-pane", "discover": "#discover-table"}
         if name == "search" and not self.search_pane.results:
             self.search_pane.focus_input()
             return
@@ -319,6 +331,30 @@ class MusicrecApp(App[int]):
         else:
             self.action_pane("search")
             self.search_pane.focus_input()
+
+    async def action_discover(self) -> None:
+        """Discover new songs around the marked tracks of the Similar pane, else the highlighted library track."""
+        if not self.panes_ready.is_set():
+            await self._mount_other_panes()
+        seeds: list[Track] = []
+        if self.active_pane == "similar":
+            marked = self.similar_pane.marked
+            seeds = [s.track for s in self.similar_pane.items if int(s.track.id or 0) in marked]
+            if not seeds:
+                item = self.similar_pane.current()
+                seeds = [item.track] if item is not None else []
+        elif self.active_pane == "discover":
+            seeds = list(self.discover_pane.seeds)
+        else:
+            track = self.library_pane.table.current
+            seeds = [track] if track is not None else []
+        seeds = [t for t in seeds if t.id is not None]
+        if not seeds:
+            self.notify("Highlight a library track (2 Library or 3 Similar), or mark some in 3 Similar, then "
+                        "press D.", title="Discover", severity="warning")
+            return
+        self.action_pane("discover")
+        self.discover_pane.start(seeds)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(help_sections(self)))
@@ -499,11 +535,11 @@ class MusicrecApp(App[int]):
             return
         update = message.update
         self.ingest_pane.apply(update)
-        if update.kind == "already" and update.track is not None:
+        if update.kind is EventKind.ALREADY and update.track is not None:
             self.notify(f"“{clean(update.track.title)}” is already in the library, analysed.", title="Ingest",
                         timeout=3)
             self.search_pane.mark_ingested(update.track)
-        elif update.kind == "error" and update.error:
+        elif update.kind is EventKind.ERROR and update.error:
             self.notify(update.error, title="Ingest stopped", severity="error")
         if update.state is JobState.DONE:
             if update.track is not None:
@@ -655,6 +691,10 @@ class MusicrecApp(App[int]):
         self.call_from_thread(self.notify, why, title="Playback", timeout=3)
 
     # ---- artwork -------------------------------------------------------------------------------------
+    @on(ArtworkWanted)
+    def _artwork_wanted(self, message: ArtworkWanted) -> None:
+        self.request_artwork(message.track)
+
     def request_artwork(self, track: Track | None) -> None:
         if track is None or not track.artwork_url or self.services.download is None:
             self.player_bar.show_artwork(None)

@@ -37,7 +37,8 @@ def build_app(isolated_env: Path, tmp_path: Path, fake_itunes: FakeItunes) -> It
 
 
 async def settle(app: MusicrecApp, pilot: Any, rounds: int = 3) -> None:
-    """Let thread workers finish and their call_from_thread/post_message updates land (PITFALLS.md).
+    """Let thread workers finish and their call_from_thread/post_message updates land (docs/ARCHITECTURE.md,
+    Testing).
 
     First wait for the panes built just after the first frame: the library opens once they are there."""
     await asyncio.wait_for(app.panes_ready.wait(), timeout=30)

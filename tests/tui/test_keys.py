@@ -26,7 +26,7 @@ from tests.tui.test_snapshots import seed
 
 QUIT_IDS = {"app.quit", "app.quit_field", "unavailable.quit"}
 FOCUS = {"search": "#search-results", "library": "#library-table", "similar": "#similar-table",
-         "ingest": "#ingest-table", "analysis": "#analysis-pane"}
+         "ingest": "#ingest-table", "analysis": "#analysis-pane", "discover": "#discover-table"}
 
 
 def first_key(binding: Binding, app: MusicrecApp) -> str:
