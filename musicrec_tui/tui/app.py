@@ -133,7 +133,7 @@ class MusicrecApp(App[int]):
                     if name == self.active_pane:
                         yield self._make_pane(name)
         yield PlayerBar(id="player-bar")
-        yield Footer()
+        yield Footer(compact=True)  # 80 columns hold more keys
 
     def _make_pane(self, name: str) -> Widget:
         """A pane, its module imported only now (the first frame imports only the pane it shows)."""

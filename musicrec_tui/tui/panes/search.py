@@ -9,6 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.events import Resize
 from textual.widgets import DataTable, Input, Static
 
 from ...app.search import SearchResult
@@ -17,6 +18,8 @@ from ...core.errors import MusicrecError
 from ...core.models import Track
 from ...textfmt import clean, mmss
 from ..messages import IngestRequested, PlayRequested
+from ..text import plain_cut
+from ..widgets.columns import Col, share
 from ..widgets.field import FieldInput
 from ..widgets.lists import KeyTable
 
@@ -33,6 +36,18 @@ Your library is empty. To get started:
 Outside it: ? every key · ctrl+p any command · q quits.[/dim]"""
 
 
+# the README promises title, artist, length, in library and preview at any width; album and genre when there is room
+SEARCH_COLUMNS = (
+    Col("title", "Title", 12, weight=0.4),
+    Col("artist", "Artist", 10, weight=0.3),
+    Col("album", "Album", 10, weight=0.3, priority=1),
+    Col("genre", "Genre", 8, 14, priority=2),
+    Col("len", "Len", 5, 5),
+    Col("lib", "Lib", 3, 3),
+    Col("preview", "Prev", 4, 4),
+)
+
+
 class SearchPane(Vertical):
     """An input, the results table and a status line."""
 
@@ -46,14 +61,13 @@ class SearchPane(Vertical):
         self.session = session
         self.results: list[Track] = []
         self.in_library: set[tuple[str, str]] = set()
+        self._laid_out_for = -1
 
     def compose(self) -> ComposeResult:
         yield FieldInput(placeholder="Search the iTunes catalogue: artist, song or album, then Enter",
                     id="search-input")
         yield Static(WELCOME, id="welcome")
-        table = KeyTable(id="search-results")
-        table.add_columns("Title", "Artist", "Album", "Genre", "Len", "Lib", "Preview")
-        yield table
+        yield KeyTable(id="search-results")
         yield Static("", id="search-status", classes="status")
 
     def on_mount(self) -> None:
@@ -96,6 +110,7 @@ class SearchPane(Vertical):
         self.query_one("#welcome").display = False
         table = self.query_one("#search-results", KeyTable)
         table.display = True
+        self.call_after_refresh(self._refit)  # shown for the first time: lay it out for its real width
         field = self.query_one("#search-input", Input)
         if found and (not field.has_focus or field.value.strip() == term):
             table.focus()  # not while the person is typing another search: keys would hit the table's bindings
@@ -105,13 +120,28 @@ class SearchPane(Vertical):
         else:
             self.set_status(f"No songs found for “{clean(term)}”. Try fewer or other words.")
 
+    def on_resize(self, event: Resize) -> None:
+        self.call_after_refresh(self._refit)  # once the table has its new size
+
+    def _refit(self) -> None:
+        if self.query_one("#search-results", KeyTable).size.width != self._laid_out_for:
+            self._fill()
+
     def _fill(self) -> None:
+        """(Re)build the table for its width: columns by priority (tui/widgets/columns.py), cells cut with …"""
         table = self.query_one("#search-results", KeyTable)
         row = table.cursor_row
-        table.clear()
+        self._laid_out_for = table.size.width
+        widths = share(SEARCH_COLUMNS, max(table.size.width, self.size.width) - 1)  # - 1: the scrollbar's room
+        table.clear(columns=True)
+        for col in SEARCH_COLUMNS:
+            if col.key in widths:
+                table.add_column(col.label, width=widths[col.key], key=col.key)
         for i, t in enumerate(self.results):
-            table.add_row(clean(t.title), clean(t.artist), clean(t.album), clean(t.genre), mmss(t.duration_ms),
-                          "✓" if t.key in self.in_library else "", "▶" if t.preview_url else "–", key=str(i))
+            cells = {"title": t.title, "artist": t.artist, "album": t.album, "genre": t.genre,
+                     "len": mmss(t.duration_ms), "lib": "✓" if t.key in self.in_library else "",
+                     "preview": "▶" if t.preview_url else "–"}
+            table.add_row(*(plain_cut(cells[k], w) for k, w in widths.items()), key=str(i))
         if self.results:
             table.move_cursor(row=min(row, len(self.results) - 1))
 

@@ -11,6 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.events import Resize
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
@@ -20,6 +21,8 @@ from ...core.models import Neighbour, Track
 from ...textfmt import clean
 from ..messages import PlayRequested, RememberUi, SeedsChanged, TrackFocused
 from ..screens import PathScreen
+from ..text import plain_cut
+from ..widgets.columns import Col, share
 from ..widgets.lists import KeyTable
 
 if TYPE_CHECKING:
@@ -36,6 +39,17 @@ def score_bar(score: float, width: int = BAR) -> str:
     full, part = divmod(eighths, 8)
     bar = "█" * full + ("" if part == 0 else " ▏▎▍▌▋▊▉"[part])
     return f"{bar:<{width}} {value:.3f}"
+
+
+# rank, score, title, artist and why at any width; the score bar shrinks from 10 to 5 cells first
+SIMILAR_COLUMNS = (
+    Col("mark", "", 1, 1),
+    Col("rank", "#", 3, 3),
+    Col("score", "Score", 11, 16),
+    Col("title", "Title", 12, weight=0.35),
+    Col("artist", "Artist", 10, weight=0.25),
+    Col("why", "Why", 14, weight=0.4),
+)
 
 
 class SimilarPane(Vertical):
@@ -62,14 +76,13 @@ class SimilarPane(Vertical):
         self.recommendation: Recommendation | None = None
         self.items: list[Neighbour] = []
         self.marked: set[int] = set()
+        self._laid_out_for = -1
         self.history: list[list[Track]] = []
 
     def compose(self) -> ComposeResult:
         yield Static("Pick a track in [b]2 Library[/b] and press [b]Enter[/b] to see songs that sound like it.",
                      id="similar-header")
-        table = KeyTable(id="similar-table")
-        table.add_columns("", "#", "Score", "Title", "Artist", "Why")
-        yield table
+        yield KeyTable(id="similar-table")
         yield Static("", id="similar-status", classes="status")
 
     def _header(self) -> None:
@@ -133,14 +146,29 @@ class SimilarPane(Vertical):
             self.query_one("#similar-status", Static).update(
                 "No neighbours yet: ingest more songs (1 Search) and they will appear here.")
 
+    def on_resize(self, event: Resize) -> None:
+        self.call_after_refresh(self._refit)  # once the table has its new size
+
+    def _refit(self) -> None:
+        if self.query_one("#similar-table", KeyTable).size.width != self._laid_out_for:
+            self._fill()
+
     def _fill(self) -> None:
+        """(Re)build the table for its width: columns by priority (tui/widgets/columns.py), cells cut with …"""
         table = self.query_one("#similar-table", KeyTable)
         row = table.cursor_row
-        table.clear()
+        self._laid_out_for = table.size.width
+        widths = share(SIMILAR_COLUMNS, max(table.size.width, self.size.width) - 1)
+        table.clear(columns=True)
+        for col in SIMILAR_COLUMNS:
+            if col.key in widths:
+                table.add_column(col.label, width=widths[col.key], key=col.key)
         for i, s in enumerate(self.items):
-            mark = "●" if int(s.track.id or 0) in self.marked else ""
-            table.add_row(mark, str(s.rank), score_bar(s.score), clean(s.track.title), clean(s.track.artist),
-                          " · ".join(f"{g} {share:.0%}" for g, share in s.why()[:3]), key=str(i))
+            cells = {"mark": "●" if int(s.track.id or 0) in self.marked else "", "rank": str(s.rank),
+                     "score": score_bar(s.score, widths["score"] - 6), "title": s.track.title,
+                     "artist": s.track.artist,
+                     "why": " · ".join(f"{g} {part:.0%}" for g, part in s.why()[:3])}
+            table.add_row(*(plain_cut(cells[k], w) for k, w in widths.items()), key=str(i))
         if self.items:
             table.move_cursor(row=min(row, len(self.items) - 1))
 

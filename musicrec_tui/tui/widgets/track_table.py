@@ -22,6 +22,7 @@ from ...core.errors import MusicrecError
 from ...core.models import Track
 from ...store.protocol import Library
 from ...textfmt import fit, mmss
+from .columns import Col, share
 
 PAGE_SIZE = 200
 MAX_PAGES = 64  # 12,800 rows cached at most
@@ -42,6 +43,15 @@ COLUMNS: tuple[Column, ...] = (
     Column("album", "Album", 0, 0.3),
     Column("genre", "Genre", 14),
     Column("duration_ms", "Len", 5),
+)
+
+LAYOUT = (
+    Col("id", "#", 5, 7, priority=1),
+    Col("title", "Title", 10, weight=0.4),
+    Col("artist", "Artist", 10, weight=0.3),
+    Col("album", "Album", 10, weight=0.3),
+    Col("genre", "Genre", 8, 14, priority=2),
+    Col("duration_ms", "Len", 5, 5),
 )
 
 
@@ -240,15 +250,13 @@ class TrackTable(ScrollView, can_focus=True):
 
     # ---- rendering -----------------------------------------------------------------------------------
     def _widths(self, width: int) -> list[int]:
-        fixed = sum(c.width for c in COLUMNS if c.width) + 2 * (len(COLUMNS) - 1)
-        spare = max(0, width - fixed)
-        widths = [c.width or int(spare * c.weight) for c in COLUMNS]
-        flex = [i for i, c in enumerate(COLUMNS) if not c.width]
-        widths[flex[0]] += spare - sum(widths[i] for i in flex)
-        return widths
+        """Per column (0: dropped for room): title, artist, album and length always; # and genre when they fit;
+        the text columns take what is left (tui/widgets/columns.py)."""
+        got = share(LAYOUT, width + 2)  # `share` counts a gap after every column, the line has one fewer
+        return [got.get(c.key, 0) for c in COLUMNS]
 
     def _line(self, values: list[str], width: int) -> str:
-        text = "  ".join(fit(v, w) for v, w in zip(values, self._widths(width), strict=True))
+        text = "  ".join(fit(v, w) for v, w in zip(values, self._widths(width), strict=True) if w > 0)
         return fit(text, width)
 
     def render_line(self, y: int) -> Strip:
@@ -338,6 +346,8 @@ class TrackTable(ScrollView, can_focus=True):
         if offset.y == 0:
             x = 0
             for col, w in zip(COLUMNS, self._widths(self.scrollable_content_region.width), strict=True):
+                if w == 0:
+                    continue
                 if x <= offset.x < x + w + 2:
                     self.sort_by(col.key)
                     return
