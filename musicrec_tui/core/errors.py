@@ -49,6 +49,10 @@ class ItunesUnavailable(ItunesError):
     """The catalogue could not be reached, timed out, or answered garbage after every retry."""
 
 
+class ItunesCancelled(ItunesError):
+    """The person cancelled a call while it waited to retry (ItunesClient.interruptible)."""
+
+
 class DownloadError(MusicrecError):
     """A preview could not be downloaded intact."""
 

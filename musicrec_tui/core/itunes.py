@@ -25,14 +25,15 @@ import threading
 import time
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from .errors import ConfigError, ItunesError, ItunesThrottled, ItunesUnavailable
+from .errors import ConfigError, ItunesCancelled, ItunesError, ItunesThrottled, ItunesUnavailable
 from .models import SOURCE_ITUNES, Track
 from .netutil import describe, strip_query, unresolvable
 from .ratelimit import Clock, Sleep, TokenBucket, backoff_delay, parse_retry_after
@@ -150,6 +151,7 @@ class ItunesClient:
         self._cache_size = cache_size
         self._cache_ttl = cache_ttl
         self._cache_lock = threading.Lock()
+        self._local = threading.local()  # per thread: (cancel, on_wait) inside `interruptible`
 
     # -- public API ---------------------------------------------------------------------------------------
 
@@ -208,6 +210,30 @@ class ItunesClient:
                     out.append(song)
         return out
 
+    @contextmanager
+    def interruptible(self, cancel: threading.Event, on_wait: Callable[[float, str], None] | None = None
+                      ) -> Iterator[None]:
+        """Calls made in this block (by this thread) report each wait before a retry to `on_wait(seconds,
+        reason)` (a UI's countdown) and give up at once with ItunesCancelled when `cancel` is set."""
+        self._local.waits = (cancel, on_wait)
+        try:
+            if cancel.is_set():
+                raise ItunesCancelled("cancelled")
+            yield
+        finally:
+            self._local.waits = None
+
+    def _wait(self, delay: float, reason: str) -> None:
+        waits = getattr(self._local, "waits", None)
+        if waits is None:
+            self._sleep(delay)
+            return
+        cancel, on_wait = waits
+        if on_wait is not None:
+            on_wait(delay, reason)
+        if cancel.wait(delay):
+            raise ItunesCancelled(f"cancelled while waiting to retry ({reason})")
+
     # -- plumbing -----------------------------------------------------------------------------------------
 
     def _cached(self, path: str, params: Mapping[str, str]) -> list[CatalogueSong]:
@@ -254,7 +280,7 @@ class ItunesClient:
             if self.on_retry is not None:
                 self.on_retry(last.reason, delay, last.throttled)
             self.counters.backoff_s += delay
-            self._sleep(delay)
+            self._wait(delay, last.reason)
         what = "search" if path == "/search" else "lookup"
         plural = "s" if attempts > 1 else ""
         message = f"iTunes {what} failed: {last.reason} from {url} after {attempts} attempt{plural}"

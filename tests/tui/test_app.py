@@ -36,7 +36,8 @@ async def test_throttled_search_is_a_status_line_and_a_notification(build_app: A
         await pilot.press(*"song", "enter")
         await settle(app, pilot)
         status = str(app.search_pane.query_one("#search-status", Static).content)
-        assert "Search failed" in status and "throttl" in status.lower()
+        assert "search failed" in status.lower() and "throttl" in status.lower()
+        assert "failed: iTunes search failed" not in status  # said once
         assert any("throttl" in n.message.lower() for n in app._notifications)
         assert app.search_pane.results == []
         assert app.is_running  # no crash: search again once the API answers

@@ -243,6 +243,7 @@ class DiscoverPane(Vertical):
     def action_add(self) -> None:
         item = self.current()
         if item is None:
+            self._refuse("Nothing to add yet: press D on a library track to discover songs.")
             return
         track = item.track
         if track.external_id in self.added:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from functools import partial
 from typing import Any, ClassVar
 
@@ -10,11 +12,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.events import Resize
+from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
 from ...app.search import SearchResult
 from ...app.services import Session
-from ...core.errors import MusicrecError
+from ...core.errors import ItunesCancelled, MusicrecError
 from ...core.models import Track
 from ...textfmt import clean, mmss
 from ..messages import IngestRequested, PlayRequested
@@ -54,6 +57,7 @@ class SearchPane(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "ingest_all", "Ingest all", id="search.ingest_all"),
         Binding("l", "listen", "Listen", id="search.listen"),
+        Binding("escape", "cancel_search", "Cancel search", id="search.cancel"),
     ]
 
     def __init__(self, session: Session, **kwargs: Any) -> None:
@@ -62,6 +66,10 @@ class SearchPane(Vertical):
         self.results: list[Track] = []
         self.in_library: set[tuple[str, str]] = set()
         self._laid_out_for = -1
+        self._cancel: threading.Event | None = None  # the running search's
+        self._countdown: Timer | None = None
+        self._wait_until = 0.0
+        self._wait_text = ""
 
     def compose(self) -> ComposeResult:
         yield FieldInput(placeholder="Search the iTunes catalogue: artist, song or album, then Enter",
@@ -86,22 +94,86 @@ class SearchPane(Vertical):
             self.set_status("Type something to search for.")
             return
         self.set_status(f"Searching for “{clean(term)}”…")
-        self.run_worker(partial(self._search, term), thread=True, group="search", exclusive=True,
+        if self._cancel is not None:
+            self._cancel.set()  # a new search replaces the one waiting
+        self._cancel = cancel = threading.Event()
+        self.run_worker(partial(self._search, term, cancel), thread=True, group="search", exclusive=True,
                         exit_on_error=False)
 
-    def _search(self, term: str) -> None:
+    def _search(self, term: str, cancel: threading.Event) -> None:
+        def waiting(seconds: float, reason: str) -> None:
+            self.app.call_from_thread(self._waiting, term, seconds, reason)
+
         try:
-            found = self.session.search(term)
+            found = self.session.search(term, cancel, waiting)
+        except ItunesCancelled:
+            self.app.call_from_thread(self._cancelled, term, cancel)
+            return
         except MusicrecError as exc:
-            self.app.call_from_thread(self._failed, term, exc.one_line())
+            self.app.call_from_thread(self._failed, term, exc.one_line(), cancel)
             return
         self.app.call_from_thread(self._show, term, found)
 
-    def _failed(self, term: str, message: str) -> None:
-        self.set_status(f"[b red]Search failed:[/] {clean(message)}")
-        self.app.notify(message, title=f"Search “{clean(term)}”", severity="error", timeout=8)
+    # ---- a search waiting on throttling: a countdown, and Escape cancels it
+    @property
+    def searching(self) -> bool:
+        return self._cancel is not None and not self._cancel.is_set()
+
+    def _waiting(self, term: str, seconds: float, reason: str) -> None:
+        self._wait_until = time.monotonic() + seconds
+        self._wait_text = f"“{clean(term)}”: {clean(reason)}; trying again in {{}} s — Escape cancels"
+        if self._countdown is None:
+            self._countdown = self.set_interval(0.5, self._tick)
+        self._tick()
+        self.refresh_bindings()
+
+    def _tick(self) -> None:
+        left = max(0, round(self._wait_until - time.monotonic()))
+        self.set_status(self._wait_text.format(left))
+
+    def _stop_countdown(self) -> None:
+        if self._countdown is not None:
+            self._countdown.stop()
+            self._countdown = None
+        self.refresh_bindings()
+
+    def action_cancel_search(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+        self.set_status("Cancelling the search…")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_search":
+            return self.searching
+        return True
+
+    def _clear_results(self) -> None:
+        self.results = []
+        self.in_library = set()
+        table = self.query_one("#search-results", KeyTable)
+        table.clear()
+        table.display = False
+
+    def _cancelled(self, term: str, cancel: threading.Event) -> None:
+        if cancel is not self._cancel:
+            return  # a newer search is on
+        self._stop_countdown()
+        self._clear_results()
+        self.set_status(f"Search for “{clean(term)}” cancelled.")
+
+    def _failed(self, term: str, message: str, cancel: threading.Event) -> None:
+        if cancel is not self._cancel:
+            return
+        self._cancel = None
+        self._stop_countdown()
+        self._clear_results()  # the old results under a new error would look like this search's
+        reason = message if message.lower().startswith("itunes") else f"Search failed: {message}"
+        self.set_status(f"[b red]✗[/] {clean(reason)}")
+        self.app.notify(reason, title=f"Search “{clean(term)}”", severity="error", timeout=8)
 
     def _show(self, term: str, results: list[SearchResult]) -> None:
+        self._cancel = None
+        self._stop_countdown()
         found = [r.track for r in results]
         known = {r.track.key for r in results if r.in_library}
         self.results = found
@@ -192,6 +264,9 @@ class SearchPane(Vertical):
     @on(FieldInput.Leave)
     def _left_field(self, event: FieldInput.Leave) -> None:
         event.stop()
+        if self.searching:
+            self.action_cancel_search()  # Escape first cancels a search that waits
+            return
         self.action_focus_results()
 
     def action_focus_results(self) -> None:
