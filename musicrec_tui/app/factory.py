@@ -102,11 +102,14 @@ def make_services(settings: Settings, *, catalogue: Catalogue | None = None, pla
         return make_itunes_client(settings, max_retries=min(settings.itunes_max_retries, INTERACTIVE_RETRIES))
 
     client: Lazy[Catalogue] = Lazy(lambda: catalogue) if catalogue is not None else Lazy(build_catalogue)
-    previews: Lazy[PreviewCache] = Lazy(lambda: make_cache(settings))
+    # to play and draw, a preview only has to decode (a short one still plays, as with `musicrec play`); the
+    # pipeline's cache over the same folder also rejects audio too short to analyse
+    previews: Lazy[PreviewCache] = Lazy(lambda: make_cache(settings, check="decode"))
+    analysable: Lazy[PreviewCache] = Lazy(lambda: make_cache(settings))
 
     def pipeline(library: Library, on_event: EventSink) -> IngestPipeline:
         # the lookup refreshes an expired preview URL, as on the command line
-        return make_pipeline(settings, library, cache=previews.get(), on_event=on_event, workers=workers,
+        return make_pipeline(settings, library, cache=analysable.get(), on_event=on_event, workers=workers,
                              catalogue=client.get())
 
     return Services(
