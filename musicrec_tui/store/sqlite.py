@@ -47,7 +47,15 @@ class SqliteLibrary(SqlLibrary):
         return lib
 
     def migrate(self, migrations: list[Migration]) -> int:
-        """Apply missing migrations, each in its own transaction with its version row. Returns the version."""
+        """Apply missing migrations, each in its own transaction with its version row. Returns the version.
+
+        An up-to-date library is only read: opening it takes no write lock."""
+        try:
+            done = {int(r[0]) for r in self._read("SELECT version FROM schema_version")}
+        except StoreError:
+            done = set()
+        if done and all(m.version in done for m in migrations):
+            return max(done)
         with self.transaction() as cur:
             cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
                         "name TEXT NOT NULL, applied_at REAL NOT NULL)")
