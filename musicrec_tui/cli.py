@@ -124,7 +124,7 @@ def _register_library(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sort", default="id", help="id, title, artist, album, genre, duration_ms, created_at")
     p.add_argument("--desc", action="store_true", help="sort descending")
     p.add_argument("--limit", type=_positive_int, help="at most N rows")
-    p.add_argument("--offset", type=int, default=0, help="skip the first N rows")
+    p.add_argument("--offset", type=_offset, default=0, help="skip the first N rows")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(handler=_cmd_library)
 
@@ -264,7 +264,7 @@ def _register_recommend(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("recommend", help="the library tracks that sound most like a track (or several: a radio)")
     p.add_argument("ids", nargs="*", metavar="ID", help="library id, or itunes:<trackId>; several make a radio")
     p.add_argument("--all", action="store_true", help="every analysed track, one JSON object per line")
-    p.add_argument("-k", type=_limit, default=5, help="how many similar tracks (default 5)")
+    p.add_argument("-k", type=_k, default=5, help="how many similar tracks (default 5)")
     p.add_argument("--exclude-artist", action="store_true", help="leave out tracks by the seeds' artists")
     p.add_argument("--extractor", help="feature extractor (default from settings)")
     p.add_argument("--json", action="store_true", help="JSON output (see README)")
@@ -351,34 +351,47 @@ def _quote(text: str) -> str:
     return shlex.quote(text)
 
 
+def _checked(check: Callable[[str], int], text: str) -> int:
+    """An argparse type from a core.limits check: its one line becomes argparse's error (exit 2)."""
+    from .core.limits import LimitError
+
+    try:
+        return check(text)
+    except LimitError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _limit(text: str) -> int:
-    value = _positive_int(text)
-    if value > 200:
-        raise argparse.ArgumentTypeError("the iTunes API returns at most 200 results")
-    return value
+    from .core import limits
+
+    return _checked(lambda t: limits.limit(t, hi=200), text)
+
+
+def _k(text: str) -> int:
+    from .core import limits
+
+    return _checked(limits.k, text)
+
+
+def _offset(text: str) -> int:
+    from .core import limits
+
+    return _checked(limits.offset, text)
 
 
 def _id_list(text: str) -> list[int]:
-    ids = []
-    for part in text.replace(" ", "").split(","):
-        if not part:
-            continue
-        if not part.isdigit():
-            raise argparse.ArgumentTypeError(f"not an iTunes track id: {part!r}")
-        ids.append(int(part))
+    from .core import limits
+
+    ids = [_checked(limits.itunes_id, part) for part in text.replace(" ", "").split(",") if part]
     if not ids:
         raise argparse.ArgumentTypeError("give at least one id, e.g. --ids 1440857781,1440857782")
     return ids
 
 
 def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+    from .core import limits
+
+    return _checked(limits.limit, text)
 
 
 _REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [

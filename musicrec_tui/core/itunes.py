@@ -34,7 +34,7 @@ import requests
 
 from .errors import ConfigError, ItunesError, ItunesThrottled, ItunesUnavailable
 from .models import SOURCE_ITUNES, Track
-from .netutil import describe, strip_query, unresolvable
+from .netutil import DEFAULT_REDIRECT_HOSTS, RedirectRefused, describe, get_following, strip_query, unresolvable
 from .ratelimit import Clock, Sleep, TokenBucket, backoff_delay, parse_retry_after
 
 __all__ = ["DEFAULT_BASE_URL", "ItunesClient", "parse_results", "parse_track", "strip_query"]
@@ -84,10 +84,12 @@ class ItunesClient:
         sleep: Sleep = time.sleep,
         clock: Clock = time.monotonic,
         rng: random.Random | None = None,
+        allow_hosts: tuple[str, ...] = DEFAULT_REDIRECT_HOSTS,
     ) -> None:
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigError(f"iTunes base URL must be http(s)://host[:port][/path], got {base_url!r}")
+            shown = strip_query(str(base_url))
+            raise ConfigError(f"iTunes base URL must be http(s)://host[:port][/path], got {shown!r}")
         if max_retries < 0 or transient_retries < 0:
             raise ConfigError("retry counts must be 0 or more")
         self.base_url = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
@@ -109,6 +111,7 @@ class ItunesClient:
         self._cache_size = cache_size
         self._cache_ttl = cache_ttl
         self._cache_lock = threading.Lock()
+        self.allow_hosts = tuple(allow_hosts)
 
     # -- public API ---------------------------------------------------------------------------------------
 
@@ -188,7 +191,7 @@ class ItunesClient:
             self._sleep(delay)
         what = "search" if path == "/search" else "lookup"
         plural = "s" if attempts > 1 else ""
-        message = f"iTunes {what} failed: {last.reason} from {url} after {attempts} attempt{plural}"
+        message = f"iTunes {what} failed: {last.reason} from {strip_query(url)} after {attempts} attempt{plural}"
         if last.throttled:
             raise ItunesThrottled(message, hint="Apple limits calls to about 20 a minute; try again later")
         raise ItunesUnavailable(message)
@@ -205,13 +208,16 @@ class ItunesClient:
 
     def _attempt(self, url: str, params: Mapping[str, str]) -> dict[str, Any]:
         try:
-            resp = self._session.get(url, params=params, timeout=self.timeout)
+            resp = get_following(self._session, url, params=params, timeout=self.timeout,
+                                 allow_hosts=self.allow_hosts)
             body = resp.content
+        except RedirectRefused as exc:
+            raise ItunesError(f"iTunes {exc} (from {strip_query(url)})") from None
         except requests.Timeout:
             raise _Retry(_Failure(f"timed out after {self.timeout:g} s")) from None
         except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
                 requests.exceptions.MissingSchema) as exc:
-            raise ConfigError(f"bad iTunes URL {url}: {exc}") from None
+            raise ConfigError(f"bad iTunes URL {strip_query(url)}: {type(exc).__name__}") from None
         except requests.exceptions.ChunkedEncodingError:
             raise _Retry(_Failure("body cut off (connection closed early)")) from None
         except requests.RequestException as exc:
@@ -226,7 +232,7 @@ class ItunesClient:
             after = parse_retry_after(resp.headers.get("Retry-After"))
             raise _Retry(_Failure(f"HTTP {status}", retry_after=after))
         if status != 200:
-            raise ItunesError(f"iTunes answered HTTP {status} for {url}")
+            raise ItunesError(f"iTunes answered HTTP {status} for {strip_query(url)}")
         return _decode_body(body)
 
 

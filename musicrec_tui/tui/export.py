@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..core.errors import ConfigError
+from ..core.files import private_dir, write_private
 from ..core.models import Track
 from ..textfmt import clean
 from .services import Similar
@@ -51,11 +51,9 @@ def write_export(path: Path, seeds: Sequence[Track], items: Sequence[Similar], e
         text = m3u_text(items)
     if path.is_dir():
         raise ConfigError(f"cannot export to {path}: it is a directory")
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        private_dir(path.parent)
+        write_private(path, text)  # 0600: a list of the user's music is theirs alone
     except OSError as exc:
         raise ConfigError(f"cannot export to {path}: {exc.strerror or exc}") from None
     return path

@@ -16,8 +16,11 @@ def download_bytes(url: str, timeout: float = 10.0) -> bytes:
     """GET a small file (artwork) into memory, capped; DownloadError with one line otherwise."""
     import requests
 
+    from ..core.netutil import DEFAULT_REDIRECT_HOSTS, RedirectRefused, get_following
+
     try:
-        with requests.get(url, timeout=timeout, stream=True) as resp:
+        with get_following(requests.Session(), url, allow_hosts=DEFAULT_REDIRECT_HOSTS, timeout=timeout,
+                           stream=True) as resp:
             if resp.status_code != 200:
                 raise DownloadError(f"HTTP {resp.status_code} for artwork")
             data = bytearray()
@@ -26,6 +29,8 @@ def download_bytes(url: str, timeout: float = 10.0) -> bytes:
                 if len(data) > ARTWORK_MAX_BYTES:
                     raise DownloadError("artwork larger than 2 MB")
             return bytes(data)
+    except RedirectRefused as exc:
+        raise DownloadError(f"cannot fetch artwork: {exc}") from None
     except requests.RequestException as exc:
         raise DownloadError(f"cannot fetch artwork: {type(exc).__name__}") from None
 
