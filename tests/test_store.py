@@ -9,6 +9,7 @@ import pytest
 
 from musicrec_tui.core.errors import StoreError
 from musicrec_tui.core.models import FeatureVector, JobState, Track
+from musicrec_tui.core.text import clean
 from musicrec_tui.store import open_library, parse_db_url
 from musicrec_tui.store.migrations import load_migrations
 
@@ -77,9 +78,11 @@ def test_reinsert_same_external_id_never_duplicates(library) -> None:
 
 @pytest.mark.parametrize("title", UNICODE_TITLES)
 def test_unicode_round_trips_exactly(library, title: str) -> None:
+    """Stored as the one documented normalisation makes them (core/text.clean: NFC), the same on both backends."""
     stored = library.upsert_track(make_track(1, title=title, artist=title[::-1], album=title))
     back = library.get_track(stored.id)
-    assert (back.title, back.artist, back.album) == (title, title[::-1], title)
+    assert (back.title, back.artist, back.album) == (clean(title), clean(title[::-1]), clean(title))
+    assert back == stored
     assert [t.id for t in library.list_tracks(search=title[:3])] == [stored.id]
 
 
@@ -270,3 +273,44 @@ def test_two_processes_claim_disjoint_jobs(db_url: str) -> None:
         p.join(timeout=60)
     all_ids = got[0] + got[1]
     assert len(all_ids) == 300 and len(set(all_ids)) == 300, "every job claimed exactly once"
+
+
+def test_change_counter_sees_every_write_by_another_connection(db_url: str) -> None:
+    """The counter a live view polls: each committed change to tracks or vectors, from any connection, moves it;
+    reads and queue bookkeeping do not."""
+    writer, reader = open_library(db_url), open_library(db_url)
+    try:
+        seen = [reader.change_counter()]
+
+        def moved() -> bool:
+            now = reader.change_counter()
+            grew = now > seen[-1]
+            seen.append(now)
+            return grew
+
+        stored = writer.upsert_track(make_track(1))
+        assert moved(), "upsert_track"
+        writer.save_analysis(make_track(2), FeatureVector("ext", 1, np.ones(4)))
+        assert moved(), "save_analysis"
+        writer.upsert_tracks([make_track(i) for i in range(3, 8)])
+        assert moved(), "upsert_tracks"
+        writer.put_vectors([(stored.id, FeatureVector("ext", 1, np.zeros(4)))])
+        assert moved(), "put_vectors"
+        writer.list_tracks()
+        writer.enqueue([make_track(20)])
+        assert not moved(), "reads and the job queue are not library changes"
+        assert writer.delete_track(stored.id)
+        assert moved(), "delete_track"
+        assert not writer.delete_track(stored.id)
+        assert not moved(), "deleting nothing changes nothing"
+    finally:
+        writer.close()
+        reader.close()
+
+
+def test_failed_write_leaves_the_change_counter_alone(library) -> None:
+    before = library.change_counter()
+    with pytest.raises(ValueError), library.transaction() as cur:
+        library._bump(cur)
+        raise ValueError("rolled back")
+    assert library.change_counter() == before

@@ -174,3 +174,43 @@ def test_largest_offset_is_an_empty_page_on_both_backends(library) -> None:
     assert library.list_tracks(limit=5, offset=limits.MAX_OFFSET) == []
     assert library.list_tracks(offset=1) == []
     assert [t.title for t in library.list_tracks(offset=0)] == ["T1"]
+
+
+def test_long_names_and_paths_are_stored_whole_on_both_backends(library) -> None:
+    import numpy as np
+
+    from musicrec_tui.core.models import FeatureVector
+    from musicrec_tui.core.text import MAX_NAME_CHARS
+
+    long = "長" * 10_000
+    path = "/music/" + "d" * 250 + "/" + "n" * 4_000 + ".mp3"
+    track = Track("file", path, long, "A" * 10_000, album="B" * 10_000, genre="G" * 10_000,
+                  release_date="2" * 10_000, country="C" * 10_000, preview_path=path)
+    jobs = library.enqueue([track, _track(2, title="x" * 10_000)])  # a long name never fails a run
+    assert [j.external_id for j in jobs] == [path, "5002"] and jobs[0].track.title == long
+    stored = library.save_analysis(track, FeatureVector("ext", 1, np.ones(4, np.float32)), job_id=jobs[0].id)
+    back = library.get_track(stored.id)
+    assert back == stored and back.title == long and back.external_id == path and back.album == "B" * 10_000
+    assert library.find_track("file", path) == back
+    assert [t.id for t in library.list_tracks(search="長長長")] == [stored.id]
+    # a longer name is cut the same way on both backends: MAX_NAME_CHARS characters ending in an ellipsis
+    huge = library.upsert_track(_track(3, title="y" * 100_000))
+    assert library.get_track(huge.id).title == "y" * (MAX_NAME_CHARS - 1) + "…"
+    # a second path that only differs after the 700th character is another track (the whole id is the key)
+    other = library.upsert_track(Track("file", path[:-4] + "X.mp3", "other", "a"))
+    assert other.id != stored.id and library.count_tracks() == 3
+
+
+def test_out_of_range_numbers_from_outside_become_empty_not_errors(library) -> None:
+    stored = library.upsert_track(_track(1, duration_ms=10**30, track_number=2**40))
+    back = library.get_track(stored.id)
+    assert (back.duration_ms, back.track_number) == (None, None)
+
+
+def test_failure_reasons_are_one_bounded_line(library) -> None:
+    job = library.enqueue([_track(1)])[0]
+    error = "HTTP 503 (http://x: y)\n\x1b[31mred\x1b]8;;http://e\x07" + "z" * 5000
+    library.update_job(job.id, JobState.FAILED, error=error)
+    reason = library.get_job(job.id).last_error
+    assert reason.startswith("HTTP 503 (http://x: y) [31mred]8;;http://e") and "\x1b" not in reason
+    assert "\n" not in reason and len(reason) <= 2000

@@ -17,6 +17,7 @@ import numpy as np
 from ..core import limits
 from ..core.errors import StoreConflict, StoreError
 from ..core.models import FeatureVector, Job, JobState, Track, VectorMatrix
+from ..core.text import clean, clean_id, clean_name
 from .url import DbUrl
 
 TRACK_COLUMNS = (
@@ -28,6 +29,7 @@ KEEP_IF_NULL = frozenset({"duration_ms", "preview_url", "artwork_url", "release_
                           "country", "preview_path", "preview_sha256"})
 SORT_FIELDS = frozenset({"id", "title", "artist", "album", "genre", "duration_ms", "created_at", "source"})
 JOB_COLUMNS = "id, source, external_id, payload, state, attempts, last_error, worker, track_id, updated_at"
+MAX_ERROR_CHARS = 2000  # a job's failure reason is one line of at most this many characters
 VECTOR_BATCH = 2000  # rows per executemany: 2,000 x 1 KiB stays far below MySQL's 16 MiB packet
 
 
@@ -76,7 +78,7 @@ def track_from_row(row: Sequence[Any]) -> Track:
 
 
 def track_payload(track: Track) -> str:
-    data = asdict(track)
+    data = asdict(track.normalised())
     data.pop("id", None)
     return json.dumps(data, ensure_ascii=False)
 
@@ -162,6 +164,17 @@ class SqlLibrary:
             cur.execute(self.q(sql), tuple(params))
             return list(cur.fetchall())
 
+    def _bump(self, cur: Any) -> None:
+        """Count a change to tracks or vectors; called last inside the writing transaction (short row lock)."""
+        cur.execute("UPDATE library_changes SET counter = counter + 1 WHERE id = 1")
+
+    def change_counter(self) -> int:
+        """A number that grows with every committed change to tracks or vectors, by any process or user.
+
+        One one-row read: cheap enough to poll every second (live library views, the persisted index)."""
+        rows = self._read("SELECT counter FROM library_changes WHERE id = 1")
+        return int(rows[0][0]) if rows else 0
+
     def close(self) -> None:
         with self._lock:
             try:
@@ -183,9 +196,11 @@ class SqlLibrary:
 
     # ---- tracks --------------------------------------------------------------------------------------
     def _track_params(self, track: Track, now: float) -> tuple[Any, ...]:
+        track = track.normalised()  # the one normalisation (core/text.py): identical values on every backend
         return (*(getattr(track, c) for c in TRACK_COLUMNS), now, now)
 
     def _upsert(self, cur: Any, track: Track) -> Track:
+        track = track.normalised()
         cur.execute(self.q(self._upsert_track_sql()), self._track_params(track, time.time()))
         return track.with_id(self._after_upsert_id(cur, track))
 
@@ -193,31 +208,37 @@ class SqlLibrary:
     def upsert_track(self, track: Track) -> Track:
         """Insert a track, or update the one with the same (source, external_id). Returns it with its id."""
         with self.transaction() as cur:
-            return self._upsert(cur, track)
+            stored = self._upsert(cur, track)
+            self._bump(cur)
+            return stored
 
     def upsert_tracks(self, tracks: Iterable[Track], batch: int = 5000) -> int:
         """Bulk insert-or-update; returns how many rows were sent."""
         now = time.time()
         return self._executemany_batched(self.q(self._upsert_track_sql()),
-                                         (self._track_params(t, now) for t in tracks), batch)
+                                         (self._track_params(t, now) for t in tracks), batch, changes=True)
 
-    def _executemany_batched(self, sql: str, rows: Iterable[tuple[Any, ...]], batch: int) -> int:
-        """executemany in chunks of `batch` rows, one transaction each; returns how many rows were sent."""
+    def _executemany_batched(self, sql: str, rows: Iterable[tuple[Any, ...]], batch: int,
+                             changes: bool = False) -> int:
+        """executemany in chunks of `batch` rows, one transaction each; returns how many rows were sent.
+        `changes`: the rows change tracks or vectors, so each chunk bumps the change counter."""
         sent = 0
         chunk: list[tuple[Any, ...]] = []
         for row in rows:
             chunk.append(row)
             if len(chunk) >= batch:
-                sent += self._executemany(sql, chunk)
+                sent += self._executemany(sql, chunk, changes)
                 chunk = []
         if chunk:
-            sent += self._executemany(sql, chunk)
+            sent += self._executemany(sql, chunk, changes)
         return sent
 
     @retry_conflicts
-    def _executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
+    def _executemany(self, sql: str, rows: list[tuple[Any, ...]], changes: bool = False) -> int:
         with self.transaction() as cur:
             cur.executemany(sql, rows)
+            if changes:
+                self._bump(cur)
         return len(rows)
 
     @retry_conflicts
@@ -237,6 +258,7 @@ class SqlLibrary:
                 cur.execute(self.q("UPDATE jobs SET state = 'done', last_error = NULL, track_id = ?, updated_at = ? "
                                    "WHERE id = ? AND (worker = ? OR ? IS NULL)"),
                             (stored.id, now, int(job_id), worker, worker))
+            self._bump(cur)
             return stored
 
     def get_track(self, track_id: int) -> Track | None:
@@ -246,7 +268,7 @@ class SqlLibrary:
 
     def find_track(self, source: str, external_id: str) -> Track | None:
         rows = self._read(f"SELECT id, {', '.join(TRACK_COLUMNS)} FROM tracks WHERE source = ? AND external_id = ?",
-                          (source, external_id))
+                          (clean_id(source), clean_id(external_id)))
         return track_from_row(rows[0]) if rows else None
 
     def get_tracks(self, ids: Iterable[int]) -> dict[int, Track]:
@@ -263,7 +285,7 @@ class SqlLibrary:
     def _where_search(self, search: str | None) -> tuple[str, list[Any]]:
         if not search:
             return "", []
-        pattern = f"%{escape_like(search)}%"
+        pattern = f"%{escape_like(clean(search))}%"
         clause = " OR ".join(f"{c} LIKE ? ESCAPE '!'" for c in ("title", "artist", "album", "genre"))
         return f" WHERE ({clause})", [pattern] * 4
 
@@ -295,7 +317,10 @@ class SqlLibrary:
             tid = limits.track_id(track_id)
             cur.execute(self.q("DELETE FROM vectors WHERE track_id = ?"), (tid,))
             cur.execute(self.q("DELETE FROM tracks WHERE id = ?"), (tid,))
-            return cur.rowcount > 0
+            gone = cur.rowcount > 0
+            if gone:
+                self._bump(cur)
+            return gone
 
     @retry_conflicts
     def set_preview(self, track_id: int, path: str | None, sha256: str | None) -> None:
@@ -312,7 +337,8 @@ class SqlLibrary:
         """Insert or replace vectors in batches of `batch` rows; returns how many were written."""
         now = time.time()
         return self._executemany_batched(self.q(self._upsert_vector_sql()),
-                                         (self._vector_params(tid, vec, now) for tid, vec in items), batch)
+                                         (self._vector_params(tid, vec, now) for tid, vec in items), batch,
+                                         changes=True)
 
     def get_vector(self, track_id: int, extractor: str) -> FeatureVector | None:
         rows = self._read("SELECT version, data FROM vectors WHERE track_id = ? AND extractor = ?",
@@ -377,7 +403,7 @@ class SqlLibrary:
         now = time.time()
         keys: list[tuple[str, str]] = []
         with self.transaction() as cur:
-            for track in tracks:
+            for track in (t.normalised() for t in tracks):
                 cur.execute(self.q(self._insert_job_sql()),
                             (track.source, track.external_id, track_payload(track), now, now))
                 if requeue_failed:
@@ -389,7 +415,7 @@ class SqlLibrary:
 
     def find_job(self, source: str, external_id: str) -> Job | None:
         rows = self._read(f"SELECT {JOB_COLUMNS} FROM jobs WHERE source = ? AND external_id = ?",
-                          (source, external_id))
+                          (clean_id(source), clean_id(external_id)))
         return self._job_from_row(rows[0]) if rows else None
 
     def get_job(self, job_id: int) -> Job | None:
@@ -419,7 +445,8 @@ class SqlLibrary:
         """
         sql = "UPDATE jobs SET state = ?, last_error = ?, track_id = COALESCE(?, track_id), updated_at = ? " \
               "WHERE id = ?"
-        params: list[Any] = [state.value, error, track_id, time.time(), int(job_id)]
+        reason = clean_name(error, MAX_ERROR_CHARS) if error is not None else None
+        params: list[Any] = [state.value, reason, track_id, time.time(), int(job_id)]
         if worker is not None:
             sql += " AND worker = ?"
             params.append(worker)
@@ -484,7 +511,7 @@ class SqlLibrary:
         """Mark every still-queued job failed with `reason`."""
         with self.transaction() as cur:
             cur.execute(self.q("UPDATE jobs SET state = 'failed', last_error = ?, updated_at = ? "
-                               "WHERE state = 'queued'"), (reason, time.time()))
+                               "WHERE state = 'queued'"), (clean_name(reason, MAX_ERROR_CHARS), time.time()))
             return int(cur.rowcount)
 
     @retry_conflicts

@@ -40,7 +40,7 @@ def items() -> list[Similar]:
 
 def test_m3u_lists_files_in_rank_order_without_control_characters() -> None:
     text = m3u_text(items())
-    assert text.splitlines() == ["#EXTM3U", "#EXTINF:-1,Artist A - Song  [2JOne", "/cache/itunes-1.m4a",
+    assert text.splitlines() == ["#EXTM3U", "#EXTINF:-1,Artist A - Song [2JOne", "/cache/itunes-1.m4a",
                                  "#EXTINF:61,Artist B - Song Two", "/music/b.flac"]
 
 

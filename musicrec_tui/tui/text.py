@@ -1,0 +1,25 @@
+"""Outside text in widgets: always a `rich.text.Text`, never a markup string (the rule: core/text.py).
+
+A plain `str` given to a DataTable cell, a Static, a notification or a header is parsed as Textual markup:
+`[link=...]`, `[@click=app.quit]` and unbalanced `[/]` in a song title would emit hyperlinks, run actions or
+crash. Every outside string goes through `plain`, which also applies the one normalisation (no controls, no
+bidi overrides)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from ..core.text import clean, ellipsize
+
+__all__ = ["plain", "plain_cut"]
+
+
+def plain(value: object, style: str = "") -> Text:
+    """`value` as literal text, terminal-safe, never interpreted as markup."""
+    return Text(clean(value if isinstance(value, str | bytes | bytearray) or value is None else str(value)),
+                style=style, no_wrap=True, overflow="ellipsis")
+
+
+def plain_cut(value: object, width: int, style: str = "") -> Text:
+    """`plain`, cut to `width` terminal cells with a trailing `…` when it does not fit."""
+    return Text(ellipsize(clean(None if value is None else str(value)), width), style=style, no_wrap=True)
