@@ -23,7 +23,6 @@ import random
 import re
 import threading
 import time
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -32,10 +31,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from . import limits
 from .errors import ConfigError, ItunesError, ItunesThrottled, ItunesUnavailable
 from .models import SOURCE_ITUNES, Track
 from .netutil import DEFAULT_REDIRECT_HOSTS, RedirectRefused, describe, get_following, strip_query, unresolvable
 from .ratelimit import Clock, Sleep, TokenBucket, backoff_delay, parse_retry_after
+from .text import clean_name, clean_url
 
 __all__ = ["DEFAULT_BASE_URL", "ItunesClient", "parse_results", "parse_track", "strip_query"]
 
@@ -274,9 +275,12 @@ def parse_results(data: Mapping[str, Any]) -> list[Track]:
 
 
 def parse_track(item: Mapping[str, Any]) -> Track | None:
-    """One song item as a Track, or None without a usable trackId. Missing fields are normal."""
-    track_id = _int(item.get("trackId"))
-    if track_id is None or track_id <= 0:
+    """One song item as a Track, or None without a usable trackId. Missing fields are normal.
+
+    Every string goes through the one normalisation (core/text.py): lone surrogates (legal in JSON) become
+    U+FFFD, controls and bidi overrides go, names are capped; numbers out of range become None."""
+    track_id = limits.int_field(item.get("trackId"), 1, limits.MAX_ID)
+    if track_id is None:
         return None
     return Track(
         source=SOURCE_ITUNES,
@@ -289,39 +293,25 @@ def parse_track(item: Mapping[str, Any]) -> Track | None:
         preview_url=_url(item.get("previewUrl")),
         artwork_url=_url(item.get("artworkUrl100") or item.get("artworkUrl60") or item.get("artworkUrl30")),
         release_date=_text(item.get("releaseDate")),
-        track_number=_int(item.get("trackNumber")),
+        track_number=limits.int_field(item.get("trackNumber"), 0, 2**31 - 1),
         country=_text(item.get("country")),
-    )
+    ).normalised()
 
 
 def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
+    return limits.int_field(value)
 
 
 def _text(value: Any) -> str | None:
-    """A display string with control characters removed (tabs/newlines become spaces): metadata ends up in
-    a terminal, where an escape sequence in a title would be an injection. Other Unicode is kept as is."""
+    """A display string by the one rule (core/text.clean_name): metadata ends up in a terminal, where an escape
+    sequence in a title would be an injection. Other Unicode is kept as is."""
     if value is None or isinstance(value, dict | list | bool):
         return None
-    text = str(value)
-    if any(unicodedata.category(ch) == "Cc" for ch in text):
-        text = "".join(
-            " " if ch in "\t\n\r" else ch for ch in text if ch in "\t\n\r" or unicodedata.category(ch) != "Cc"
-        )
-    text = text.strip()
+    text = clean_name(str(value)).strip()
     return text or None
 
 
 def _url(value: Any) -> str | None:
-    text = _text(value)
-    if text and urlsplit(text).scheme in ("http", "https"):
-        return text
-    return None
+    if value is None or isinstance(value, dict | list | bool):
+        return None
+    return clean_url(str(value))
