@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -21,7 +20,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse that exits 2 with one line (its default) and never prints a traceback."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"musicrec: error: {message} (see musicrec --help)\n")
+        from .core.text import for_terminal
+
+        self.exit(EXIT_USAGE, f"musicrec: error: {for_terminal(message)} (see musicrec --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,7 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler: Command = getattr(args, "handler", _run_tui)
         return handler(args, settings)
     except MusicrecError as exc:
-        print(f"musicrec: error: {exc.one_line()}", file=sys.stderr)
+        from .core.text import for_terminal
+
+        print(f"musicrec: error: {for_terminal(exc.one_line())}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("musicrec: interrupted", file=sys.stderr)
@@ -75,8 +78,11 @@ def _silence_stdout() -> None:
 
 
 def emit_json(obj: Any) -> None:
-    """One JSON object per line on stdout, UTF-8, never ASCII-escaped."""
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    """One JSON object per line on stdout, UTF-8, never ASCII-escaped, but controls, bidi and zero-width
+    characters written as \\u escapes (core/text.json_line): nothing in it acts on a terminal."""
+    from .core.text import json_line
+
+    sys.stdout.write(json_line(obj) + "\n")
 
 
 # ---- subcommands ---------------------------------------------------------------------------------------
@@ -214,6 +220,7 @@ def _register_ingest(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from .core.text import for_terminal
     from .factory import make_itunes_client, make_library, make_pipeline
     from .ingest.localfiles import tracks_under
     from .progress import ProgressPrinter, summary_text
@@ -240,7 +247,7 @@ def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             elif args.path:
                 tracks = list(tracks_under(args.path))
                 if not tracks:
-                    print(f"No audio files under {args.path}.", file=sys.stderr)
+                    print(f"No audio files under {for_terminal(args.path)}.", file=sys.stderr)
             else:
                 tracks = []
             if args.retry_failed:
@@ -293,8 +300,11 @@ def _cmd_recommend(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             emit_json({**recommendation_json(seeds, neighbours, similar.index()), "explained_by": similar.explained_by})
             return EXIT_OK
+    from .core.text import ellipsize
+
     ext = similar.extractor
-    names = ", ".join(f"{t.artist} — {t.title} (id {t.id})" if t.artist else f"{t.title} (id {t.id})" for t in seeds)
+    names = ", ".join(f"{ellipsize(t.artist, 60)} — {ellipsize(t.title, 80)} (id {t.id})" if t.artist
+                      else f"{ellipsize(t.title, 80)} (id {t.id})" for t in seeds)
     print(f"Similar to {names}  [{ext.name} v{ext.version}, hubness {settings.hubness}]")
     if not neighbours:
         print("No other analysed tracks yet: ingest more music.")
