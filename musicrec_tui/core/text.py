@@ -94,13 +94,13 @@ _JSON_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u
                           "\ud800-\udfff\ufff9-\ufffb]")
 
 
-def json_line(obj: object) -> str:
+def json_line(obj: object, indent: int | None = None) -> str:
     """One JSON text, UTF-8 (not ASCII-escaped) but with every control, bidi, zero-width and separator
     character and any lone surrogate written as a `\\uXXXX` escape: the data is unchanged for a JSON reader,
     and nothing in it can act on a terminal."""
     import json
 
-    text = json.dumps(obj, ensure_ascii=False)
+    text = json.dumps(obj, ensure_ascii=False, indent=indent)
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 

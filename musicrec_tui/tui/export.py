@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..core.errors import ConfigError
 from ..core.files import private_dir, write_private
 from ..core.models import Track
-from ..textfmt import clean
+from ..core.text import clean, json_line
 from .services import Similar
 
 
@@ -24,7 +23,7 @@ def m3u_text(items: Sequence[Similar]) -> str:
         whole = t.source == "file" and t.duration_ms
         seconds = round(t.duration_ms / 1000) if whole and t.duration_ms else -1
         lines.append(f"#EXTINF:{seconds},{clean(t.artist)} - {clean(t.title)}")
-        lines.append(str(location))
+        lines.append(clean(str(location)))  # one line: a control character cannot start another entry
     return "\n".join(lines) + "\n"
 
 
@@ -46,7 +45,7 @@ def write_export(path: Path, seeds: Sequence[Track], items: Sequence[Similar], e
     """Write by extension (.json → JSON, anything else → M3U), atomically; ConfigError naming the path."""
     path = Path(path).expanduser()
     if path.suffix.lower() == ".json":
-        text = json.dumps(json_obj(seeds, items, extractor, k, exclude_artist), ensure_ascii=False, indent=2) + "\n"
+        text = json_line(json_obj(seeds, items, extractor, k, exclude_artist), indent=2) + "\n"
     else:
         text = m3u_text(items)
     if path.is_dir():
