@@ -90,7 +90,8 @@ def clean_url(value: str | None) -> str | None:
     return text
 
 
-_JSON_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
+# json.dumps escapes C0 inside strings itself, so a raw newline can only be the layout of `indent`: kept.
+_JSON_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
                           "\ud800-\udfff\ufff9-\ufffb]")
 
 
