@@ -120,3 +120,13 @@ def test_unicode_file_name_that_is_not_utf8_fails_its_track_not_the_run(tmp_path
     (track,) = list(tracks_under(tmp_path))
     assert "\ufffd" in track.title and "\ufffd" in track.external_id
     hostile.assert_inert(track.title)
+
+
+def test_arguments_that_are_not_utf8_or_hold_escapes_are_one_line(tmp_path: Path, fake_itunes: FakeItunes) -> None:
+    bad = "\udcff\x1b[31m\u202e"  # what Python makes of the bytes FF 1B ... in argv
+    db = f"sqlite://{tmp_path / 'lib.sqlite3'}"
+    for args in (["search", bad], ["ingest", bad], ["library", "--search", bad], ["ingest", "--path", bad],
+                 ["recommend", bad], ["ingest", "--ids", bad], ["library", "--sort", bad], ["frobnicate", bad]):
+        proc = _cli(args, tmp_path / "home", db, fake_itunes.url)
+        assert proc.returncode in (0, 2), (args, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) <= 1, proc.stderr

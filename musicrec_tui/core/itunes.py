@@ -36,7 +36,7 @@ from .errors import ConfigError, ItunesError, ItunesThrottled, ItunesUnavailable
 from .models import SOURCE_ITUNES, Track
 from .netutil import DEFAULT_REDIRECT_HOSTS, RedirectRefused, describe, get_following, strip_query, unresolvable
 from .ratelimit import Clock, Sleep, TokenBucket, backoff_delay, parse_retry_after
-from .text import clean_name, clean_url
+from .text import clean, clean_name, clean_url
 
 __all__ = ["DEFAULT_BASE_URL", "ItunesClient", "parse_results", "parse_track", "strip_query"]
 
@@ -118,7 +118,7 @@ class ItunesClient:
 
     def search(self, term: str, limit: int = 50, country: str = "US") -> list[Track]:
         """Songs matching `term` (media=music, entity=song); `limit` is clamped to 1..200."""
-        term = " ".join(str(term).split())
+        term = " ".join(clean(str(term)).split())  # a surrogate from argv or a paste cannot reach the encoder
         if not term:
             raise ConfigError("search term is empty")
         try:
