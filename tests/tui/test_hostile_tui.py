@@ -141,3 +141,31 @@ async def test_hostile_names_through_every_pane(build_app: AppFactory, fake_itun
         assert all(n.markup is False for n in app._notifications), "notifications are plain text"
         assert_screen_inert(app, "after export")
         assert app.is_running and not shots.exists()
+
+
+async def test_a_hostile_job_left_in_the_queue_does_not_break_the_next_start(build_app: AppFactory, db_url: str,
+                                                                            tmp_path: Path) -> None:
+    """`oops [/]` as a queued job's title used to crash the app at every start (the Ingest pane loads the
+    queue); a failure reason holding markup and escapes shows literally."""
+    from musicrec_tui.core.models import Track
+    from musicrec_tui.store import open_library
+
+    with open_library(db_url) as lib:
+        jobs = lib.enqueue([Track("itunes", "1", "oops [/]", "[@click=app.quit]Q[/]", preview_url="http://x/1.m4a"),
+                            Track("itunes", "2", "\x1b]8;;http://e\x07t", "a", preview_url="http://x/2.m4a")])
+        lib.claim_jobs("gone", limit=2)
+        lib.update_job(jobs[0].id, JobState.FAILED, error="[link=https://evil.example]HTTP 503[/link]: \x1b[2J")
+        lib.update_job(jobs[1].id, JobState.FAILED, error="oops [/]")
+    app = build_app(db_url=db_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("4")
+        await settle(app, pilot)
+        table = app.ingest_pane.query_one("#ingest-table", DataTable)
+        assert "oops [/]" in cells(table, 2)
+        assert "[link=https://evil.example]HTTP 503[/link]: [2J" in cells(table, 3)
+        for row in range(table.row_count):
+            await pilot.click(table, offset=(30, row + 1))
+        await settle(app, pilot)
+        assert_screen_inert(app, "ingest pane at start")
+        assert app.is_running
