@@ -51,7 +51,7 @@ _REMOVED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"  # C0 (but tab, LF,
 _ASCII_SAFE = re.compile(r"[\x20-\x7e]*")
 
 
-def clean(value: str | bytes | None) -> str:
+def clean(value: str | bytes | bytearray | None) -> str:
     """The storage normalisation (see the module docstring); None becomes ''. Idempotent."""
     if value is None:
         return ""
@@ -66,7 +66,7 @@ def clean(value: str | bytes | None) -> str:
     return unicodedata.normalize("NFC", value)
 
 
-def clean_name(value: str | bytes | None, limit: int = MAX_NAME_CHARS) -> str:
+def clean_name(value: str | bytes | bytearray | None, limit: int = MAX_NAME_CHARS) -> str:
     """`clean`, capped at `limit` characters (a longer value keeps limit - 1 and ends in `…`)."""
     text = clean(value)
     return text if len(text) <= limit else text[:limit - 1] + "…"

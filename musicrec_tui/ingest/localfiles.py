@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from ..core import limits
 from ..core.audio import AUDIO_EXTENSIONS
@@ -48,7 +49,7 @@ def tracks_under(root: str | Path) -> Iterator[Track]:
         yield track_for_file(path)
 
 
-def _read_tags(path: Path) -> dict:
+def _read_tags(path: Path) -> dict[str, Any]:
     try:
         import mutagen
 
@@ -57,7 +58,7 @@ def _read_tags(path: Path) -> dict:
         return {}
     if audio is None:
         return {}
-    out: dict = {}
+    out: dict[str, Any] = {}
     for key in ("title", "artist", "albumartist", "album", "genre", "tracknumber"):
         try:
             value = audio.get(key)

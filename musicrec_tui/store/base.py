@@ -317,7 +317,7 @@ class SqlLibrary:
             tid = limits.track_id(track_id)
             cur.execute(self.q("DELETE FROM vectors WHERE track_id = ?"), (tid,))
             cur.execute(self.q("DELETE FROM tracks WHERE id = ?"), (tid,))
-            gone = cur.rowcount > 0
+            gone = bool(cur.rowcount > 0)
             if gone:
                 self._bump(cur)
             return gone

@@ -16,7 +16,7 @@ CONNECT_TIMEOUT_S = 5
 LOCK_NAME = "musicrec_migrate"
 
 # errno → (cause, hint); the password is never part of either.
-_CONNECT_ERRORS = {
+_CONNECT_ERRORS: dict[int | None, tuple[str | None, str]] = {
     1045: ("access denied for user {user!r}", "check the user name and password in the URL"),
     1044: ("access denied to database {database!r}",
            "does it exist? create it, then GRANT ALL ON {database}.* TO the user"),

@@ -33,5 +33,5 @@ def markup(template: str, **values: object) -> Content:
     return Content.from_markup(template, **{name: clean(_text_of(value)) for name, value in values.items()})
 
 
-def _text_of(value: object) -> str | bytes | None:
+def _text_of(value: object) -> str | bytes | bytearray | None:
     return value if isinstance(value, str | bytes | bytearray) or value is None else str(value)
