@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from musicrec_tui.app.factory import make_cache
 from musicrec_tui.config import load_settings
 from musicrec_tui.core import features
 from musicrec_tui.core.itunes import ItunesClient
 from musicrec_tui.core.models import JobState
-from musicrec_tui.factory import make_cache
 from musicrec_tui.ingest.events import IngestEvent
 from musicrec_tui.ingest.pipeline import IngestPipeline
 from musicrec_tui.store import open_library

@@ -88,7 +88,7 @@ class Settings:
         return mask_url(self.db_url)
 
 
-def default_paths(env: Mapping[str, str] | None = None) -> Paths:
+def default_paths() -> Paths:
     """platformdirs locations for this user."""
     import platformdirs
 
@@ -132,9 +132,9 @@ def load_settings(config_file: str | Path | None = None, env: Mapping[str, str] 
                   flags: Mapping[str, Any] | None = None, paths: Paths | None = None) -> Settings:
     """Resolve settings: defaults < config file < environment < flags (keys are Settings field names)."""
     env = os.environ if env is None else env
-    base = paths or default_paths(env)
+    base = paths or default_paths()
     explicit = config_file is not None
-    cfg_path = Path(config_file).expanduser() if explicit else base.config_dir / CONFIG_FILE_NAME
+    cfg_path = Path(config_file).expanduser() if config_file is not None else base.config_dir / CONFIG_FILE_NAME
     layered: dict[str, Any] = {}
     path_over: dict[str, Path] = {}
 

@@ -1,4 +1,5 @@
-"""Layer rules (DESIGN.md): core <- store <- ingest <- cli/tui. Checked on the source, and at run time."""
+"""Layer rules (docs/ARCHITECTURE.md): core <- store <- ingest <- app <- cli / tui, for every module of the
+package. Checked on the source, and at run time."""
 
 from __future__ import annotations
 
@@ -9,15 +10,43 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "musicrec_tui"
 
-# what each layer may import from inside the package (its own layer is always allowed)
+# what each layer may import from inside the package (its own layer is always allowed); every module is listed
 ALLOWED = {
     "core": set(),
     "store": {"core"},
     "playback": {"core"},
-    "ingest": {"core", "store", "config"},
-    "similarity": {"core", "store"},
     "config": {"core", "store"},
+    "textfmt": {"core"},
+    "ingest": {"core", "store", "config"},
+    "app": {"core", "store", "ingest", "playback", "config", "textfmt"},
+    "cli": {"core", "store", "ingest", "playback", "config", "textfmt", "app", "tui", "__version__"},
+    "tui": {"core", "store", "ingest", "playback", "config", "textfmt", "app"},
 }
+ENTRY = {"__init__.py", "__main__.py"}  # the package's version and `python -m musicrec_tui` (= cli.main)
+
+
+def third_party_imports(path: Path) -> set[str]:
+    """Top-level names of the outside packages a file imports."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            found.update(a.name.split(".")[0] for a in node.names)
+    return found
+
+
+def test_every_module_belongs_to_a_layer() -> None:
+    tops = {p.name.removesuffix(".py") for p in PACKAGE.iterdir()
+            if (p.suffix == ".py" and p.name not in ENTRY) or (p.is_dir() and (p / "__init__.py").exists())}
+    assert tops == set(ALLOWED)
+
+
+def test_only_the_tui_imports_textual() -> None:
+    offenders = [str(p.relative_to(PACKAGE)) for p in sorted(PACKAGE.rglob("*.py"))
+                 if p.relative_to(PACKAGE).parts[0] != "tui" and third_party_imports(p) & {"textual", "rich"}]
+    assert offenders == []
 
 
 def internal_imports(path: Path) -> set[str]:
@@ -57,7 +86,8 @@ def test_layers_import_only_downwards() -> None:
 
 def test_headless_code_never_loads_textual_or_librosa() -> None:
     code = ("import sys\n"
-            "import musicrec_tui.cli, musicrec_tui.similarity, musicrec_tui.factory, musicrec_tui.doctor\n"
+            "import musicrec_tui.cli, musicrec_tui.app.recommend, musicrec_tui.app.factory, musicrec_tui.app.doctor\n"
+            "import musicrec_tui.app.services\n"
             "import musicrec_tui.ingest.pipeline, musicrec_tui.playback, musicrec_tui.core.features\n"
             "from musicrec_tui.core import features\n"
             "features.available()\n"

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from musicrec_tui.cli.play import progress_line, run_play, split_keys
 from musicrec_tui.core.audio import Audio
 from musicrec_tui.playback import NO_PORTAUDIO, PlayerSnapshot, PlayerState, SoundDevicePlayer
-from musicrec_tui.playback.cli_play import progress_line, run_play, split_keys
 from musicrec_tui.playback.testing import FakeOutput
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +52,7 @@ class NoPortAudio:  # what `import sounddevice` does when libportaudio2 is missi
         if name == "sounddevice":
             raise OSError("PortAudio library not found")
 sys.meta_path.insert(0, NoPortAudio())
-from musicrec_tui.playback.cli_play import run_play
+from musicrec_tui.cli.play import run_play
 sys.exit(run_play("/any/preview.m4a", "t", None))
 """
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
@@ -187,7 +187,7 @@ before = termios.tcgetattr(0)
 import numpy as np
 from musicrec_tui.core.audio import Audio
 from musicrec_tui.playback import SoundDevicePlayer
-from musicrec_tui.playback.cli_play import run_play
+from musicrec_tui.cli.play import run_play
 from musicrec_tui.playback.testing import FakeOutput
 player = SoundDevicePlayer(samplerate=8000, blocksize=200, stream_factory=FakeOutput(autorun=True, pace=1.0))
 rc = run_play(Audio(np.full(8000 * 20, 0.2, np.float32), 8000), "Song", player=player)

@@ -8,13 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from musicrec_tui.app.audio import find_track, parse_play_id, playable
 from musicrec_tui.core import synth
 from musicrec_tui.core.audio import decode
 from musicrec_tui.core.errors import ConfigError, NotFound
+from musicrec_tui.core.fetch import CachedPreview
 from musicrec_tui.core.models import Track
 from musicrec_tui.playback import NO_DEVICE, NO_PORTAUDIO
 from musicrec_tui.playback.sd_player import blocksize_for
-from musicrec_tui.playback.sources import find_track, parse_play_id, playable
 from musicrec_tui.store import open_library
 
 from .fake_itunes import FakeItunes
@@ -127,6 +128,13 @@ def test_parse_play_id(tmp_path: Path) -> None:
         parse_play_id(str(tmp_path / "missing.wav"))
 
 
+class NoDownloads:
+    """A preview cache that must not be asked: files play from where they are."""
+
+    def fetch(self, track: Track) -> CachedPreview:
+        raise AssertionError(f"no download expected for {track}")
+
+
 def test_a_bare_file_and_a_vanished_file_track(tmp_path: Path) -> None:
     song = tmp_path / "b.ogg"
     song.write_bytes(b"OggS")
@@ -134,10 +142,10 @@ def test_a_bare_file_and_a_vanished_file_track(tmp_path: Path) -> None:
     text.write_text("hello")
     with open_library(f"sqlite://{tmp_path / 'lib.sqlite3'}") as lib:
         assert find_track(str(song), lib) is None
-        item = playable(str(song), lib, None, fetch=lambda t: pytest.fail("no download for a file"))
+        item = playable(str(song), lib, None, NoDownloads())
         assert (item.path, item.title, item.track) == (song.resolve(), "b.ogg", None)
         with pytest.raises(NotFound, match="is not an audio file"):
-            playable(str(text), lib, None, fetch=lambda t: None)
+            playable(str(text), lib, None, NoDownloads())
         lib.upsert_track(Track("file", str(tmp_path / "gone.mp3"), "Gone", "Nobody"))
-        with pytest.raises(NotFound, match="the file of track 1 is gone"):
-            playable("1", lib, None, fetch=lambda t: None)
+        with pytest.raises(NotFound, match=r"file not found: .*gone\.mp3"):
+            playable("1", lib, None, NoDownloads())

@@ -76,7 +76,7 @@ def test_without_a_default_the_first_output_is_used() -> None:
 
 
 def test_importing_playback_does_not_load_portaudio() -> None:
-    code = ("import sys, musicrec_tui.playback, musicrec_tui.playback.cli_play; "
+    code = ("import sys, musicrec_tui.playback, musicrec_tui.cli.play; "
             "print('sounddevice' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

@@ -65,7 +65,7 @@ print(json.dumps({"available": available, "reason": reason, "devices": [d.descri
 
 RUN_PLAY = """
 import sys
-from musicrec_tui.playback.cli_play import run_play
+from musicrec_tui.cli.play import run_play
 sys.exit(run_play(sys.argv[1], "tone", None))
 """
 

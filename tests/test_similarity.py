@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from musicrec_tui.app.recommend import LibraryIndex
 from musicrec_tui.core import features
 from musicrec_tui.core.errors import NotFound
 from musicrec_tui.core.models import FeatureVector, Track
-from musicrec_tui.similarity import LibraryIndex
 
 
 def add(library, i: int, vec: np.ndarray, artist: str = "X") -> int:

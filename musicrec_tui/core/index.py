@@ -411,7 +411,7 @@ class SimilarityIndex:
                 self.query_threads = None
                 return contextlib.nullcontext()
             self._blas = ThreadpoolController()
-        return self._blas.limit(limits=self.query_threads, user_api="blas")  # type: ignore[attr-defined]
+        return self._blas.limit(limits=self.query_threads, user_api="blas")  # type: ignore[union-attr]
 
     def search(self, query: np.ndarray, k: int = 10, *, exclude_ids: Iterable[int] = (),
                exclude_rows: Iterable[int] = (), mask: np.ndarray | None = None) -> list[Hit]:
@@ -541,8 +541,8 @@ class SimilarityIndex:
         The cosine is a sum over dimensions, so it splits exactly into per-group parts; a group with a negative
         part pulled the two apart. When the cosine is <= 0 the raw parts are returned instead of shares.
         """
-        parts = np.bincount(self._group_of, weights=np.asarray(query_row, np.float64) * np.asarray(result_row),
-                            minlength=len(self.group_names))
+        weights = np.asarray(query_row, np.float64) * np.asarray(result_row)
+        parts: np.ndarray = np.bincount(self._group_of, weights=weights, minlength=len(self.group_names))
         total = float(parts.sum())
         if total > _TINY:
             parts = parts / total

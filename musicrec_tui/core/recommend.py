@@ -52,13 +52,15 @@ def query_for(index: SimilarityIndex, seeds: Sequence[int]) -> np.ndarray:
 
 def recommend(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], seeds: Sequence[int], k: int = 5,
               exclude_artist: bool = False, exclude_ids: Iterable[int] = (),
-              collapse_duplicates: bool = True) -> list[Neighbour]:
+              collapse_duplicates: bool = True, explainer: SimilarityIndex | None = None) -> list[Neighbour]:
     """The k tracks most similar to the seeds, best first, filtered and explained.
 
     `exclude_artist` drops every track by any seed's artist (names compared after `normalise_name`);
     `exclude_ids` are never listed; repeated seeds count once. NotFound for a seed without a vector or track.
     `tracks_by_id` only needs the seeds and the candidates (a lazy, store-backed mapping works): candidates
     are fetched in growing batches until k survive the filters or the library is exhausted.
+    `explainer` (an index of another extractor, e.g. the hand-crafted one with named groups) explains each
+    result in its groups when it holds the result and a seed; otherwise the ranking index explains it.
     """
     seeds = list(dict.fromkeys(int(s) for s in seeds))
     query = query_for(index, seeds)
@@ -68,12 +70,14 @@ def recommend(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], seeds: 
             raise NotFound(f"track {s} is not in the library")
         seed_tracks.append(tracks_by_id[s])
     banned = set(seeds) | {int(i) for i in exclude_ids}
-    return _select(index, tracks_by_id, query, seed_tracks, int(k), banned, exclude_artist, collapse_duplicates)
+    why = Explainer(index, explainer, seeds)
+    return _select(index, tracks_by_id, query, seed_tracks, int(k), banned, exclude_artist, collapse_duplicates, why)
 
 
 def recommend_all(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], k: int = 5,
                   exclude_artist: bool = False, collapse_duplicates: bool = True,
-                  batch: int = 256) -> Iterator[tuple[Track, list[Neighbour]]]:
+                  batch: int = 256, explainer: SimilarityIndex | None = None
+                  ) -> Iterator[tuple[Track, list[Neighbour]]]:
     """(track, its recommendations) for every indexed track that is in `tracks_by_id`, in row order.
 
     Candidates come from one matrix product per batch of queries; a track whose candidates do not survive the
@@ -89,15 +93,17 @@ def recommend_all(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], k: 
             track = tracks_by_id.get(track_id)
             if track is None:
                 continue
+            why = Explainer(index, explainer, [track_id])
             picked = _filter(index, tracks_by_id, index.rows[row], [track], cand, int(k), {track_id},
-                             exclude_artist, collapse_duplicates)
+                             exclude_artist, collapse_duplicates, why)
             if len(picked) < k and len(cand) == want:
-                picked = recommend(index, tracks_by_id, [track_id], k, exclude_artist, (), collapse_duplicates)
+                picked = recommend(index, tracks_by_id, [track_id], k, exclude_artist, (), collapse_duplicates,
+                                   explainer)
             yield track, picked
 
 
 def _select(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], query: np.ndarray, seeds: list[Track],
-            k: int, banned: set[int], exclude_artist: bool, collapse: bool) -> list[Neighbour]:
+            k: int, banned: set[int], exclude_artist: bool, collapse: bool, why: Explainer) -> list[Neighbour]:
     if k <= 0:
         return []
     want = k * 3 + 16
@@ -106,7 +112,7 @@ def _select(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], query: np
         prefetch = getattr(tracks_by_id, "get_many", None)  # a store-backed mapping loads candidates in one go
         if prefetch is not None:
             prefetch(h.id for h in hits)
-        picked = _filter(index, tracks_by_id, query, seeds, hits, k, banned, exclude_artist, collapse)
+        picked = _filter(index, tracks_by_id, query, seeds, hits, k, banned, exclude_artist, collapse, why)
         if len(picked) >= k or len(hits) < want:
             return picked
         want *= 4
@@ -114,7 +120,7 @@ def _select(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], query: np
 
 def _filter(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], query: np.ndarray, seeds: list[Track],
             hits: Sequence[Hit], k: int, banned: set[int], exclude_artist: bool,
-            collapse: bool) -> list[Neighbour]:
+            collapse: bool, why: Explainer) -> list[Neighbour]:
     seed_artists = {normalise_name(t.artist) for t in seeds}
     seed_keys = {duplicate_key(t) for t in seeds}
     seed_rows = [index.rows_of([t.id])[0] for t in seeds if t.id is not None]
@@ -149,14 +155,39 @@ def _filter(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], query: np
         kept.append((hit, track, []))
     return [
         Neighbour(rank=i + 1, score=hit.score, track=track, cosine=hit.cosine, duplicates=tuple(dups),
-                  groups=_explain(index, query, index.rows[hit.row]))
+                  groups=why.groups(hit.id))
         for i, (hit, track, dups) in enumerate(kept[:k])
     ]
 
 
-def _explain(index: SimilarityIndex, query: np.ndarray, row: np.ndarray) -> tuple[tuple[str, float], ...]:
-    shares = index.contributions(query, row)
-    return tuple(sorted(shares.items(), key=lambda kv: (-kv[1], kv[0])))
+class Explainer:
+    """Why a track is like the seeds: each feature group's share of their cosine, largest first.
+
+    The one explanation of the program (Similar pane, Analysis pane, `recommend`): taken from `explainer`'s index
+    (named groups) when it holds the track and at least one seed, else from the ranking `index`."""
+
+    def __init__(self, index: SimilarityIndex, explainer: SimilarityIndex | None, seeds: Sequence[int]) -> None:
+        self.index = index
+        self.query = _query_of_present(index, seeds)
+        self.explainer = explainer
+        self.explainer_query = _query_of_present(explainer, seeds) if explainer is not None else None
+
+    def groups(self, track_id: int) -> tuple[tuple[str, float], ...]:
+        """(group, share) pairs, largest first; () when neither index holds the track (or there is no seed)."""
+        for index, query in ((self.explainer, self.explainer_query), (self.index, self.query)):
+            if index is None or query is None:
+                continue
+            row = int(index.rows_of([track_id])[0])
+            if row >= 0:
+                shares = index.contributions(query, index.rows[row])
+                return tuple(sorted(shares.items(), key=lambda kv: (-kv[1], kv[0])))
+        return ()
+
+
+def _query_of_present(index: SimilarityIndex, seeds: Sequence[int]) -> np.ndarray | None:
+    """The query of the seeds `index` holds, or None when it holds none of them."""
+    have = [int(s) for s in seeds if len(index) and index.rows_of([int(s)])[0] >= 0]
+    return query_for(index, have) if have else None
 
 
 def _summary(track: Track) -> dict[str, object]:

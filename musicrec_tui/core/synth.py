@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from fractions import Fraction
+from typing import cast
 
 import numpy as np
 
@@ -72,7 +73,7 @@ def encode(samples: np.ndarray, rate: int = 44100, fmt: str = "m4a", bitrate: in
     buf = io.BytesIO()
     stereo = np.ascontiguousarray(np.stack([samples, samples]).astype(np.float32))
     with av.open(buf, mode="w", format=container_fmt) as out:
-        stream = out.add_stream(codec, rate=rate)
+        stream = cast("av.AudioStream", out.add_stream(codec, rate=rate))
         stream.layout = "stereo"
         if codec not in ("flac", "pcm_s16le"):
             stream.bit_rate = bitrate

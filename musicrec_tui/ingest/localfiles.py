@@ -49,7 +49,7 @@ def tracks_under(root: str | Path) -> Iterator[Track]:
         yield track_for_file(path)
 
 
-def _read_tags(path: Path) -> dict[str, Any]:
+def _read_tags(path: Path) -> dict[str, Any]:  # str tags, and duration_ms: int
     try:
         import mutagen
 

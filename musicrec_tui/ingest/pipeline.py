@@ -22,12 +22,13 @@ from pathlib import Path
 
 from ..config import Settings
 from ..core import features
-from ..core.errors import DownloadError, MusicrecError, PreviewGone, StoreError
+from ..core.errors import DownloadError, MusicrecError, StoreError
 from ..core.fetch import PreviewCache
-from ..core.files import pid_alive, sha256_file
+from ..core.files import pid_alive
 from ..core.models import SOURCE_FILE, SOURCE_ITUNES, FeatureVector, Job, JobState, Track
-from ..store.base import SqlLibrary
+from ..store.protocol import Library
 from .analysis import AnalysisResult, analyse_file, warm_up
+from .audio import audio_for
 from .events import IngestEvent, IngestSummary
 
 EventSink = Callable[[IngestEvent], None]
@@ -42,7 +43,7 @@ def new_worker_id() -> str:
 class IngestPipeline:
     """Runs the ingest queue of one library. Thread-safe to observe; `run` blocks until the queue is drained."""
 
-    def __init__(self, settings: Settings, library: SqlLibrary, *, cache: PreviewCache,
+    def __init__(self, settings: Settings, library: Library, *, cache: PreviewCache,
                  extractor: str | None = None, on_event: EventSink | None = None, workers: int | None = None,
                  download_threads: int | None = None, worker_id: str | None = None,
                  lookup: Callable[[list[int]], list[Track]] | None = None,
@@ -165,7 +166,8 @@ class IngestPipeline:
         self._emit(IngestEvent("job", track=track, state=JobState.DOWNLOADING, job_id=job.id))
         try:
             t0 = time.perf_counter()
-            track, path, sha256 = self._audio_for(track)
+            audio = audio_for(track, self.cache, self._lookup)
+            track, path, sha256 = audio.track, audio.path, audio.sha256
             timings["download"] = (time.perf_counter() - t0) * 1000
             self.library.update_job(job.id, JobState.ANALYSING, worker=self.worker_id)
             self._emit(IngestEvent("job", track=track, state=JobState.ANALYSING, job_id=job.id))
@@ -203,38 +205,6 @@ class IngestPipeline:
                 self._summary.timings_ms[stage].append(ms)
         self._emit(IngestEvent("job", track=stored, state=JobState.DONE, job_id=job.id, track_id=stored.id,
                                timings_ms=timings))
-
-    def _audio_for(self, track: Track) -> tuple[Track, Path, str]:
-        """The audio to analyse and its sha256: the cached preview (the track gets a fresh preview URL if its
-        saved one expired), or the local file itself."""
-        if track.source == SOURCE_ITUNES:
-            try:
-                preview = self.cache.fetch(track)
-            except PreviewGone:
-                fresh = self._fresh_preview_url(track)
-                if fresh is None:
-                    raise
-                track = replace(track, preview_url=fresh)
-                preview = self.cache.fetch(track)
-            return track, preview.path, preview.sha256
-        path = Path(track.external_id)
-        try:
-            return track, path, sha256_file(path)
-        except FileNotFoundError:
-            raise _JobFailed(f"file not found: {path}") from None
-        except OSError as exc:
-            raise _JobFailed(f"cannot read {path}: {exc.strerror or exc}") from None
-
-    def _fresh_preview_url(self, track: Track) -> str | None:
-        """Saved preview URLs expire (404): look the track up again for a new one, as Apple advises."""
-        if self._lookup is None or track.itunes_track_id is None:
-            return None
-        try:
-            found = self._lookup([track.itunes_track_id])
-        except MusicrecError:
-            return None
-        fresh = next((t.preview_url for t in found if t.key == track.key and t.preview_url), None)
-        return fresh if fresh != track.preview_url else None
 
     def _analyse(self, path: Path, cancel: threading.Event) -> AnalysisResult:
         for attempt in range(2):

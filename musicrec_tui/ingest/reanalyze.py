@@ -11,14 +11,14 @@ from pathlib import Path
 
 from ..core import features
 from ..core.models import FeatureVector, JobState, Track
-from ..store.base import SqlLibrary
+from ..store.protocol import Library
 from .analysis import analyse_file, warm_up
 from .events import IngestEvent, IngestSummary
 
 NOT_CACHED = "preview not cached: ingest the track again to download it"
 
 
-def reanalyze(library: SqlLibrary, extractor: str | None = None, *, workers: int = 1, everything: bool = False,
+def reanalyze(library: Library, extractor: str | None = None, *, workers: int = 1, everything: bool = False,
               on_event: Callable[[IngestEvent], None] | None = None,
               cancel: threading.Event | None = None) -> IngestSummary:
     """Analyse every track lacking a current vector of `extractor` (all tracks with `everything`) from its

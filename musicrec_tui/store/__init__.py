@@ -1,13 +1,12 @@
-"""The library store: `open_library(url)` picks the backend by URL scheme."""
+"""The library store: `open_library(url)` picks the backend by URL scheme; `Library` is what callers may use."""
 
 from __future__ import annotations
 
 from .base import SqlLibrary
+from .protocol import Library
 from .url import DbUrl, parse_db_url
 
-Library = SqlLibrary
-
-__all__ = ["DbUrl", "Library", "open_library", "parse_db_url"]
+__all__ = ["DbUrl", "Library", "SqlLibrary", "open_library", "parse_db_url"]
 
 
 def open_library(url: str | DbUrl) -> SqlLibrary:

@@ -271,6 +271,19 @@ class SqlLibrary:
                           (clean_id(source), clean_id(external_id)))
         return track_from_row(rows[0]) if rows else None
 
+    def find_tracks(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Track]:
+        """Tracks by natural key (source, external_id), for the keys that exist: one query per 400 keys."""
+        wanted = sorted({(str(s), str(e)) for s, e in keys})
+        found: dict[tuple[str, str], Track] = {}
+        for start in range(0, len(wanted), 400):
+            part = wanted[start:start + 400]
+            marks = " OR ".join(["(source = ? AND external_id = ?)"] * len(part))
+            params = [v for key in part for v in key]
+            for row in self._read(f"SELECT id, {', '.join(TRACK_COLUMNS)} FROM tracks WHERE {marks}", params):
+                track = track_from_row(row)
+                found[track.key] = track
+        return found
+
     def get_tracks(self, ids: Iterable[int]) -> dict[int, Track]:
         """Tracks by id, for the ids that exist (queried in chunks)."""
         wanted = sorted({limits.track_id(i) for i in ids})

@@ -19,9 +19,10 @@ class Migration:
 
 
 def sql_root() -> Path:
-    """The `sql/` folder: beside the package in a checkout or editable install, inside it when packaged."""
+    """The schema files: inside the package when installed from a wheel (setup.py copies them there), else the
+    top-level `sql/` of a checkout or editable install (their source)."""
     here = Path(__file__).resolve().parent.parent
-    for candidate in (here.parent / "sql", here / "sql"):
+    for candidate in (here / "sql", here.parent / "sql"):
         if candidate.is_dir():
             return candidate
     raise StoreError("schema files not found", hint=f"expected a sql/ folder next to {here}")

@@ -16,7 +16,7 @@ CONNECT_TIMEOUT_S = 5
 LOCK_NAME = "musicrec_migrate"
 
 # errno → (cause, hint); the password is never part of either.
-_CONNECT_ERRORS: dict[int | None, tuple[str | None, str]] = {
+_CONNECT_ERRORS: dict[int, tuple[str | None, str]] = {
     1045: ("access denied for user {user!r}", "check the user name and password in the URL"),
     1044: ("access denied to database {database!r}",
            "does it exist? create it, then GRANT ALL ON {database}.* TO the user"),
@@ -171,7 +171,8 @@ def _denied_privilege(message: str) -> str:
 
 
 def _connect_error(url: DbUrl, exc: Exception) -> StoreUnavailable:
-    errno = getattr(exc, "errno", None)
+    errno: int = getattr(exc, "errno", None) or 0
+    cause: str | None
     cause, hint = _CONNECT_ERRORS.get(errno, (None, "check the URL and that the server is running"))
     if cause is None:
         cause = (getattr(exc, "msg", None) or type(exc).__name__).splitlines()[0][:200]

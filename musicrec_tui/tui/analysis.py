@@ -1,4 +1,4 @@
-"""The numbers behind the Analysis pane: a log-mel spectrogram, a waveform and per-group similarity.
+"""The numbers behind the Analysis pane: a log-mel spectrogram (the waveform is widgets/halfblock.waveform_rows).
 
 Pure numpy plus librosa's mel filter bank (imported here, lazily: only when an analysis is requested).
 """
@@ -6,7 +6,6 @@ Pure numpy plus librosa's mel filter bank (imported here, lazily: only when an a
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
 
 import numpy as np
 
@@ -34,23 +33,3 @@ def log_mel(samples: np.ndarray, rate: int, bands: int, columns: int) -> np.ndar
     pooled = np.stack([scaled[:, a:max(b, a + 1)].mean(axis=1) for a, b in itertools.pairwise(edges)],
                       axis=1)
     return pooled[::-1]
-
-
-def group_similarity(a: np.ndarray, b: np.ndarray, groups: Sequence[str], mean: np.ndarray | None = None,
-                     std: np.ndarray | None = None) -> list[tuple[str, float]]:
-    """Cosine similarity per feature group, of vectors standardised by the library's mean and spread, in [0, 1]."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    if mean is not None and std is not None:
-        spread = np.where(std > 1e-9, std, 1.0)
-        a = (a - mean) / spread
-        b = (b - mean) / spread
-    labels = np.asarray(list(groups))
-    out = []
-    for name in dict.fromkeys(groups):
-        sel = labels == name
-        x, y = a[sel], b[sel]
-        denom = float(np.linalg.norm(x) * np.linalg.norm(y))
-        cos = float(x @ y) / denom if denom > 0 else (1.0 if np.allclose(x, y) else 0.0)
-        out.append((str(name), (cos + 1.0) / 2.0))
-    return out

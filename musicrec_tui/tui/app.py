@@ -1,7 +1,8 @@
 """The full-screen app: five panes in tabs, an always-visible player bar, a footer of the keys that apply now.
 
-Everything it talks to comes in a Services record (tui/launch.py builds the real one). Every database query,
-network call, decode and analysis runs in a thread worker; results come back with call_from_thread/messages.
+Everything it talks to comes in the application layer's Services (app/factory.py builds the real one), used
+through a Session (app/services.py): the use-cases the CLI also runs. Every database query, network call, decode
+and analysis runs in a thread worker; results come back with call_from_thread/messages.
 """
 
 from __future__ import annotations
@@ -10,28 +11,37 @@ import contextlib
 import threading
 from functools import partial
 from multiprocessing import resource_tracker
-from typing import Any, ClassVar
+from typing import ClassVar
 
-import numpy as np
+from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
+from textual.theme import Theme
 from textual.timer import Timer
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
+from ..app.jobs import JobAction
+from ..app.services import Pipeline, Services, Session
 from ..config import Settings, save_ui_state
 from ..core.errors import MusicrecError
-from ..core.models import JobState, Track
-from ..playback import QueueItem
+from ..core.models import Job, JobState, Track
+from ..ingest.events import IngestEvent
+from ..playback.base import PlayerState
+from ..store.protocol import Library
 from ..textfmt import clean
 from .commands import ActionsProvider, Command, help_sections
 from .messages import (
     IngestFinished,
     IngestProgress,
     IngestRequested,
+    IngestUpdate,
+    JobsRequested,
     LibraryChanged,
     PlayRequested,
+    RememberUi,
+    SeedsChanged,
     ShowSimilar,
     TrackFocused,
 )
@@ -41,7 +51,6 @@ from .panes.library import LibraryPane
 from .panes.search import SearchPane
 from .panes.similar import SimilarPane
 from .screens import HelpScreen, UnavailableScreen
-from .services import Services, ingest_update
 from .widgets.player_bar import PlayerBar
 
 PANES = ("search", "library", "similar", "ingest", "analysis")
@@ -81,33 +90,31 @@ class MusicrecApp(App[int]):
         resource_tracker.ensure_running()
         self.settings = settings
         self.services = services
-        self.library: Any = None
+        self.session = Session(services)
         self.active_pane = settings.ui_pane if settings.ui_pane in PANES else "search"
-        self._pipeline: Any = None
+        self._pipeline: Pipeline | None = None
         self._ingest_running = False
         self._ingest_again = False
         self._cancel = threading.Event()
         self._ui_lock = threading.Lock()
         self._reload_timer: Timer | None = None
-        self._stats: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
-        self._art_cache: dict[str, Any] = {}
-        self._library_open = False
+        self._art_cache: dict[str, Text] = {}
 
     # ---- layout --------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Header()
         with TabbedContent(initial=self.active_pane, id="panes"):
             with TabPane(PANE_TITLES["search"], id="search"):
-                yield SearchPane(id="search-pane")
+                yield SearchPane(self.session, id="search-pane")
             with TabPane(PANE_TITLES["library"], id="library"):
-                yield LibraryPane(id="library-pane")
+                yield LibraryPane(self.session, id="library-pane")
             with TabPane(PANE_TITLES["similar"], id="similar"):
-                yield SimilarPane(k=self.settings.ui_k, exclude_artist=self.settings.ui_exclude_artist,
-                                  id="similar-pane")
+                yield SimilarPane(self.session, k=self.settings.ui_k,
+                                  exclude_artist=self.settings.ui_exclude_artist, id="similar-pane")
             with TabPane(PANE_TITLES["ingest"], id="ingest"):
                 yield IngestPane(id="ingest-pane")
             with TabPane(PANE_TITLES["analysis"], id="analysis"):
-                yield AnalysisPane(id="analysis-pane")
+                yield AnalysisPane(self.session, id="analysis-pane")
         yield PlayerBar(id="player-bar")
         yield Footer()
 
@@ -156,11 +163,11 @@ class MusicrecApp(App[int]):
                         exit_on_error=False)
 
     def _open_library_worker(self) -> None:
-        player = self.services.player
-        _ = player.available  # a lazily built player probes its device here, off the UI thread
+        player = self.session.player  # a lazily built player probes its device here, off the UI thread
+        _ = player.available
         self.call_from_thread(self.player_bar.attach, player)
         try:
-            lib = self.services.open_library()
+            lib = self.session.open()
             total = lib.count_tracks()
             jobs = lib.list_jobs()
         except MusicrecError as exc:
@@ -171,9 +178,7 @@ class MusicrecApp(App[int]):
     def _library_failed(self, message: str) -> None:
         self.push_screen(UnavailableScreen(self.settings.masked_db_url, message), lambda _: self._open_library())
 
-    def _library_ready(self, lib: Any, total: int, jobs: list[Any]) -> None:
-        self.library = lib
-        self._library_open = True
+    def _library_ready(self, lib: Library, total: int, jobs: list[Job]) -> None:
         self.library_pane.attach(lib)
         self.ingest_pane.load_jobs(jobs)
         if total == 0:
@@ -195,7 +200,7 @@ class MusicrecApp(App[int]):
     def on_unmount(self) -> None:
         self._cancel.set()
         with contextlib.suppress(MusicrecError):
-            self.services.player.stop()
+            self.session.player.stop()
 
     # ---- panes ---------------------------------------------------------------------------------------
     def action_pane(self, name: str) -> None:
@@ -255,18 +260,22 @@ class MusicrecApp(App[int]):
             await self.run_action(cmd.binding.action, pane)
 
     # ---- UI state ------------------------------------------------------------------------------------
-    def remember_ui(self, **values: Any) -> None:
+    @on(RememberUi)
+    def _remember_ui(self, message: RememberUi) -> None:
+        self.remember_ui(**message.values)
+
+    def remember_ui(self, **values: object) -> None:
         """Persist pane/theme/k/exclude_artist to the config dir (in a worker: it writes a file)."""
         self.run_worker(partial(self._save_ui, values), thread=True, group="ui-state", exit_on_error=False)
 
-    def _save_ui(self, values: dict[str, Any]) -> None:
+    def _save_ui(self, values: dict[str, object]) -> None:
         try:
             with self._ui_lock:  # read-modify-write of one small file: one writer at a time
                 save_ui_state(self.settings, **values)
         except MusicrecError as exc:
             self.call_from_thread(self.notify, exc.one_line(), title="Settings", severity="warning")
 
-    def _theme_changed(self, theme: Any) -> None:
+    def _theme_changed(self, theme: Theme) -> None:
         self.remember_ui(theme=theme.name)
 
     # ---- messages from panes -------------------------------------------------------------------------
@@ -287,9 +296,10 @@ class MusicrecApp(App[int]):
             return
         self.analysis_pane.follow(message.track)
 
-    def seed_track(self) -> Track | None:
-        seeds = self.similar_pane.seeds
-        return seeds[0] if seeds else None
+    @on(SeedsChanged)
+    def _seeds_changed(self, message: SeedsChanged) -> None:
+        if self._alive():
+            self.analysis_pane.compare_with(message.seeds)
 
     @on(LibraryChanged)
     def _library_changed(self, message: LibraryChanged) -> None:
@@ -314,26 +324,26 @@ class MusicrecApp(App[int]):
         self.start_ingest(message.tracks)
 
     def start_ingest(self, tracks: list[Track]) -> None:
-        if self.library is None:
+        if not self.session.is_open:
             self.notify("The library is not open yet.", severity="warning")
             return
         self._cancel.clear()
         self.run_worker(partial(self._enqueue_worker, tracks), thread=True, group="ingest-enqueue",
                         exit_on_error=False)
 
-    def _pipeline_for_run(self) -> Any:
+    def _pipeline_for_run(self) -> Pipeline:
         if self._pipeline is None:
-            self._pipeline = self.services.make_pipeline(self.library, self._pipeline_event)
+            self._pipeline = self.session.make_pipeline(self._pipeline_event)
         return self._pipeline
 
-    def _pipeline_event(self, event: Any) -> None:
+    def _pipeline_event(self, event: IngestEvent) -> None:
         """Called on pipeline threads: hand the event to the UI thread without waiting."""
-        self.post_message(IngestProgress(ingest_update(event)))
+        self.post_message(IngestProgress(IngestUpdate.of(event)))
 
     def _enqueue_worker(self, tracks: list[Track]) -> None:
         try:
             self._pipeline_for_run().enqueue(tracks)
-            jobs = self.library.list_jobs()
+            jobs = self.session.jobs()
         except MusicrecError as exc:
             self.call_from_thread(self.notify, exc.one_line(), title="Ingest", severity="error")
             return
@@ -356,7 +366,7 @@ class MusicrecApp(App[int]):
             pipeline = self._pipeline_for_run()
             while not self._cancel.is_set():
                 pipeline.run(self._cancel)
-                if self.library.job_counts().get(JobState.QUEUED, 0) == 0:
+                if self.session.library.job_counts().get(JobState.QUEUED, 0) == 0:
                     break
         except MusicrecError as exc:
             error = exc.one_line()
@@ -397,37 +407,36 @@ class MusicrecApp(App[int]):
     def _refresh_jobs(self) -> None:
         self.run_worker(self._jobs_worker, thread=True, group="jobs", exclusive=True, exit_on_error=False)
 
-    def _jobs_worker(self, action: str | None = None) -> None:
+    def _jobs_worker(self, action: JobAction | None = None) -> None:
         try:
-            if action == "retry":
-                n = self.library.retry_failed()
-                self.call_from_thread(self.notify, f"{n} failed job(s) queued again.", title="Ingest")
-            elif action == "cancel":
-                n = self.library.cancel_queued()
-                self.call_from_thread(self.notify, f"Cancelled {n} queued job(s).", title="Ingest")
-            elif action == "clear":
-                self.library.clear_finished_jobs()
-            jobs = self.library.list_jobs()
+            if action is None:
+                jobs = self.session.jobs()
+            else:
+                outcome = self.session.control_jobs(action)
+                jobs = outcome.jobs
+                if action is not JobAction.CLEAR:
+                    self.call_from_thread(self.notify, outcome.message, title="Ingest")
         except MusicrecError as exc:
             self.call_from_thread(self.notify, exc.one_line(), title="Ingest", severity="error")
             return
         self.call_from_thread(self.ingest_pane.load_jobs, jobs)
-        if action == "retry" and any(job.state is JobState.QUEUED for job in jobs):
+        if action is JobAction.RETRY and any(job.state is JobState.QUEUED for job in jobs):
             self.call_from_thread(self._ensure_ingest_running)
 
-    def retry_failed(self) -> None:
-        if self.library is not None:
+    @on(JobsRequested)
+    def _jobs_requested(self, message: JobsRequested) -> None:
+        self.control_jobs(message.action)
+
+    def control_jobs(self, action: JobAction) -> None:
+        """Retry failed jobs, cancel queued ones (stopping the run) or clear finished ones, in a worker."""
+        if not self.session.is_open:
+            self.notify("The library is not open yet.", severity="warning")
+            return
+        if action is JobAction.RETRY:
             self._cancel.clear()
-            self.run_worker(partial(self._jobs_worker, "retry"), thread=True, group="jobs", exit_on_error=False)
-
-    def cancel_ingest(self) -> None:
-        if self.library is not None:
+        elif action is JobAction.CANCEL:
             self._cancel.set()
-            self.run_worker(partial(self._jobs_worker, "cancel"), thread=True, group="jobs", exit_on_error=False)
-
-    def clear_finished(self) -> None:
-        if self.library is not None:
-            self.run_worker(partial(self._jobs_worker, "clear"), thread=True, group="jobs", exit_on_error=False)
+        self.run_worker(partial(self._jobs_worker, action), thread=True, group="jobs", exit_on_error=False)
 
     # ---- playback ------------------------------------------------------------------------------------
     @on(PlayRequested)
@@ -435,31 +444,17 @@ class MusicrecApp(App[int]):
         self.play(message.tracks, message.start)
 
     def play(self, tracks: list[Track], start: int = 0) -> None:
-        if not self.services.player.available:
+        if not self.session.player.available:
             return  # the player bar already says why, once; no nagging on every key
         self.notify(f"Loading “{clean(tracks[start].title)}”…", title="Playback", timeout=2)
         self.run_worker(partial(self._play_worker, tracks, start), thread=True, group="player", exclusive=True,
                         exit_on_error=False)
 
     def _play_worker(self, tracks: list[Track], start: int) -> None:
-        """Fetch previews (cached, or downloaded into the cache) and hand the player its queue."""
-        items, begin, failures = [], 0, []
-        for i, track in enumerate(tracks):
-            try:
-                path = self.services.previews.fetch(track).path
-            except MusicrecError as exc:
-                failures.append(f"{clean(track.title)}: {exc.one_line()}")
-                continue
-            if i <= start:
-                begin = len(items)
-            items.append(QueueItem(str(path), f"{clean(track.title)} — {clean(track.artist)}", track))
-        if failures:
-            self.call_from_thread(self.notify, "; ".join(failures[:3]), title="Cannot play", severity="error")
-        if not items:
-            return
-        player = self.services.player
-        player.set_queue(items, begin)
-        player.play()
+        """Resolve the tracks' audio (local files, cached or downloaded previews) and hand the player its queue."""
+        queue = self.session.play(tracks, start)
+        if queue.failures:
+            self.call_from_thread(self.notify, "; ".join(queue.failures[:3]), title="Cannot play", severity="error")
 
     def _current_selection(self) -> list[Track]:
         if self.active_pane == "search":
@@ -472,11 +467,11 @@ class MusicrecApp(App[int]):
         return [track] if track is not None else []
 
     def action_play_pause(self) -> None:
-        player = self.services.player
-        state = str(getattr(player.state, "value", player.state))
-        if state == "off":
+        player = self.session.player
+        state = player.state
+        if state is PlayerState.OFF:
             return
-        if state in ("idle", "ended", "error"):
+        if state in (PlayerState.IDLE, PlayerState.ENDED, PlayerState.ERROR):
             chosen = self._current_selection()
             if chosen:
                 self.play(chosen)
@@ -485,15 +480,15 @@ class MusicrecApp(App[int]):
         self.player_bar.poll()
 
     def action_stop(self) -> None:
-        self.services.player.stop()
+        self.session.player.stop()
         self.player_bar.poll()
 
     def action_seek(self, seconds: float) -> None:
-        self.services.player.seek(float(seconds), relative=True)
+        self.session.player.seek(float(seconds), relative=True)
         self.player_bar.poll()
 
     def action_volume(self, direction: int) -> None:
-        player = self.services.player
+        player = self.session.player
         if direction > 0:
             player.volume_up()
         else:
@@ -501,11 +496,11 @@ class MusicrecApp(App[int]):
         self.player_bar.poll()
 
     def action_next(self) -> None:
-        self.run_worker(self.services.player.next, thread=True, group="player", exclusive=True,
+        self.run_worker(self.session.player.next, thread=True, group="player", exclusive=True,
                         exit_on_error=False)
 
     def action_previous(self) -> None:
-        self.run_worker(self.services.player.previous, thread=True, group="player", exclusive=True,
+        self.run_worker(self.session.player.previous, thread=True, group="player", exclusive=True,
                         exit_on_error=False)
 
     # ---- artwork -------------------------------------------------------------------------------------
@@ -524,32 +519,9 @@ class MusicrecApp(App[int]):
         from .artwork import artwork_text
 
         try:
-            art = artwork_text(track, self.services, ART_CELLS, key)
+            art = artwork_text(track, self.services.download, self.services.artwork_dir, ART_CELLS, key)
         except (MusicrecError, OSError):
             art = None
         if art is not None:
             self._art_cache[key] = art
         self.call_from_thread(self.player_bar.show_artwork, art)
-
-    # ---- analysis support (called from workers) ------------------------------------------------------
-    def compare_groups(self, track: Track, seed: Track) -> list[tuple[str, float]]:
-        """Per-group similarity of two library tracks' vectors (runs in a worker): in the explainer's named groups
-        (timbre, rhythm ...) when both tracks have its vector, else in the ranking extractor's."""
-        from ..core import features
-        from .analysis import group_similarity
-
-        for name in dict.fromkeys(n for n in (self.settings.explainer, self.services.extractor) if n is not None):
-            extractor = features.get(name)
-            a = self.library.get_vector(int(track.id or 0), extractor.name)
-            b = self.library.get_vector(int(seed.id or 0), extractor.name)
-            if a is not None and b is not None and a.dim == b.dim == extractor.dim:
-                break
-        else:
-            return []
-        key = (extractor.name, extractor.version)
-        if key not in self._stats:
-            matrix = self.library.load_matrix(extractor.name, extractor.version).matrix
-            if matrix.size:
-                self._stats[key] = (matrix.mean(axis=0), matrix.std(axis=0))
-        mean, std = self._stats.get(key, (None, None))
-        return group_similarity(a.values, b.values, extractor.groups, mean, std)

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 from rich.text import Text
 
+from ..app.services import Downloader
 from ..core.errors import DecodeError
 from ..core.models import Track
-from .services import Services
 from .widgets.halfblock import rgb_to_text
 
 _SIZE = re.compile(r"/\d+x\d+bb\.")
@@ -29,23 +29,23 @@ def decode_image(data: bytes, width: int, height: int) -> np.ndarray:
     import av
 
     try:
-        with av.open(io.BytesIO(data)) as container:
+        with av.open(io.BytesIO(data), mode="r") as container:
             frame = next(container.decode(video=0))
             return frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
     except (av.FFmpegError, StopIteration, ValueError) as exc:
         raise DecodeError(f"cannot decode artwork: {exc}") from None
 
 
-def artwork_text(track: Track, services: Services, cells: int, key: str) -> Text | None:
+def artwork_text(track: Track, download: Downloader | None, directory: Path | None, cells: int,
+                 key: str) -> Text | None:
     """The cached (or freshly downloaded) artwork as `cells` x `cells/2` half-block cells."""
-    if not track.artwork_url or services.download is None:
+    if not track.artwork_url or download is None:
         return None
-    directory = services.artwork_dir
     path: Path | None = directory / f"{key}.img" if directory is not None else None
     if path is not None and path.exists():
         data = path.read_bytes()
     else:
-        data = services.download(small_url(track.artwork_url))
+        data = download(small_url(track.artwork_url))
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(path.name + ".tmp")

@@ -14,6 +14,8 @@ from textual.markup import escape
 from ..core.text import clean
 
 if TYPE_CHECKING:
+    from textual.dom import DOMNode
+
     from .app import MusicrecApp
 
 KEY_NAMES = {
@@ -56,8 +58,8 @@ def all_commands(app: MusicrecApp) -> list[Command]:
     from .widgets.lists import KeyTable
     from .widgets.track_table import TrackTable
 
-    def bindings(cls: type, skip: Iterable[str] = ()) -> list[Binding]:
-        return [b for b in cls.BINDINGS if isinstance(b, Binding) and b.id not in skip]
+    def bindings(cls: type[DOMNode], skip: Iterable[str] = ()) -> list[Binding]:
+        return [b for b in cls.BINDINGS if isinstance(b, Binding) and b.id is not None and b.id not in skip]
 
     out: list[Command] = [Command("Everywhere", None, b) for b in bindings(type(app))]
     out += [Command("In lists", None, b) for b in bindings(KeyTable)]

@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual.message import Message
 
-from ..core.models import Track
-from .services import IngestUpdate
+from ..app.jobs import JobAction
+from ..core.models import JobState, Track
+from ..ingest.events import IngestEvent
+
+
+@dataclass(frozen=True, slots=True)
+class IngestUpdate:
+    """An ingest event (ingest/events.py IngestEvent) reduced to what the Ingest pane shows."""
+
+    kind: str
+    job_id: int | None
+    track: Track | None
+    state: JobState | None
+    error: str | None = None
+    rate_per_min: float | None = None
+
+    @classmethod
+    def of(cls, event: IngestEvent) -> IngestUpdate:
+        """Kind "job" (a state change), "already" (nothing to do) or "error" (the run stopped)."""
+        rate = event.progress.get("rate")
+        return cls(kind=event.kind, job_id=event.job_id, track=event.track, state=event.state, error=event.error,
+                   rate_per_min=float(rate) * 60.0 if rate is not None else None)
 
 
 class IngestRequested(Message):
@@ -59,3 +81,27 @@ class TrackFocused(Message):
 
 class LibraryChanged(Message):
     """Tracks were added or removed: tables showing the library should reload."""
+
+
+class JobsRequested(Message):
+    """Retry the failed ingest jobs, cancel the queued ones, or clear the finished ones."""
+
+    def __init__(self, action: JobAction) -> None:
+        super().__init__()
+        self.action = action
+
+
+class SeedsChanged(Message):
+    """The Similar pane now shows the neighbours of these seeds (the Analysis pane compares with them)."""
+
+    def __init__(self, seeds: list[Track]) -> None:
+        super().__init__()
+        self.seeds = seeds
+
+
+class RememberUi(Message):
+    """Persist UI choices (k, exclude_artist ...) in the UI state file."""
+
+    def __init__(self, **values: object) -> None:
+        super().__init__()
+        self.values = values

@@ -8,15 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from musicrec_tui.app import factory
+from musicrec_tui.app.services import Services
 from musicrec_tui.config import Settings, load_settings
-from musicrec_tui.core.fetch import PreviewCache
 from musicrec_tui.core.itunes import ItunesClient
-from musicrec_tui.ingest.pipeline import IngestPipeline
-from musicrec_tui.playback import SoundDevicePlayer
+from musicrec_tui.playback import Player, SoundDevicePlayer
 from musicrec_tui.playback.testing import FakeOutput
-from musicrec_tui.store import open_library
-from musicrec_tui.tui.services import Services
-from musicrec_tui.tui.wiring import make_recommender
 
 
 def stepped_player() -> tuple[SoundDevicePlayer, FakeOutput]:
@@ -30,19 +27,9 @@ def make_settings(tmp_path: Path, db_url: str | None = None, **flags: Any) -> Se
                                         "data_dir": tmp_path / "data", "cache_dir": tmp_path / "cache", **flags})
 
 
-def make_services(settings: Settings, itunes_url: str, player: Any) -> Services:
-    cache = PreviewCache(settings.paths.previews_dir)
+def make_services(settings: Settings, itunes_url: str, player: Player) -> Services:
+    """The app's own factory, with a fast-retrying client for the fake server, one analysis worker and no
+    artwork downloads."""
     client = ItunesClient(itunes_url, rate_per_minute=6000, max_retries=1, backoff_base=0.01, backoff_cap=0.02,
                           timeout=5)
-    return Services(
-        open_library=lambda: open_library(settings.db_url),
-        catalogue=client,
-        previews=cache,
-        player=player,
-        make_pipeline=lambda library, on_event: IngestPipeline(settings, library, cache=cache, on_event=on_event,
-                                                               workers=1),
-        recommend=make_recommender(settings.extractor, settings.hubness, settings.explainer),
-        extractor=settings.extractor,
-        download=None,
-        artwork_dir=settings.paths.artwork_dir,
-    )
+    return factory.make_services(settings, catalogue=client, player=player, workers=1, artwork=False)

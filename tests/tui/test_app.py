@@ -105,12 +105,12 @@ async def test_library_filter_sort_and_delete(build_app: AppFactory, tmp_path: P
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         await settle(app, pilot)
-        assert app.library.get_track(victim.id) is not None
+        assert app.session.library.get_track(victim.id) is not None
         await pilot.press("d", "y")
         await settle(app, pilot)
         await pilot.pause(0.6)  # the batched reload timer
         await settle(app, pilot)
-        assert app.library.get_track(victim.id) is None
+        assert app.session.library.get_track(victim.id) is None
         assert table.total == 1499
 
 
@@ -178,7 +178,7 @@ async def test_player_keys_drive_the_injected_player(build_app: AppFactory, fake
         await settle(app, pilot)
         await pilot.press("l")  # preview a search result without ingesting it
         await settle(app, pilot)
-        assert player.state is PlayerState.PLAYING and app.library.count_tracks() == 0
+        assert player.state is PlayerState.PLAYING and app.session.library.count_tracks() == 0
         assert player.snapshot().key.title == "Song 0"
         await pilot.press("space")
         assert player.state is PlayerState.PAUSED
@@ -270,18 +270,18 @@ async def test_the_launch_factory_builds_a_working_app(isolated_env: Path, tmp_p
     app = make_app(settings)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
-        assert app.library is not None and app.player_bar.player is app.services.player
+        assert app.session.is_open and app.player_bar.player is app.session.player
         await pilot.press(*"song", "enter")
         await settle(app, pilot)
         assert [t.title for t in app.search_pane.results] == ["Song 0", "Song 1"]
         await pilot.press("a")
         for _ in range(200):
             await settle(app, pilot, 1)
-            if not app._ingest_running and app.library.count_tracks() == 2:
+            if not app._ingest_running and app.session.library.count_tracks() == 2:
                 break
-        assert app.library.count_tracks() == 2
+        assert app.session.library.count_tracks() == 2
         assert len(list(settings.paths.previews_dir.glob("*.m4a"))) == 2  # kept in the configured cache
-    app.services.player.close()
+    app.session.player.close()
 
 
 async def test_library_reload_keeps_rows_on_screen_until_fresh_ones_arrive(build_app: AppFactory,

@@ -23,7 +23,7 @@ async def test_search_ingest_library_similar_play_export(build_app: AppFactory, 
     app = build_app(db_url=db_url, player=player)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
-        assert app.library is not None
+        assert app.session.is_open
         assert app.search_pane.query_one("#welcome").display  # empty library: the first-run text
 
         await pilot.press(*"song", "enter")
@@ -35,10 +35,10 @@ async def test_search_ingest_library_similar_play_export(build_app: AppFactory, 
 
         await pilot.press("enter")  # ingest the first result
         await ingest_until_idle(app, pilot)
-        assert app.library.count_tracks() == 1
+        assert app.session.library.count_tracks() == 1
         await pilot.press("a")  # then all of them
         await ingest_until_idle(app, pilot)
-        counts = app.library.job_counts()
+        counts = app.session.library.job_counts()
         assert counts[JobState.DONE] == 6 and counts[JobState.FAILED] == 0
         assert pane.in_library == {t.key for t in pane.results}
         ingest = app.ingest_pane

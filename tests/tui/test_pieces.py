@@ -10,12 +10,14 @@ import av
 import numpy as np
 import pytest
 
+from musicrec_tui.app.export import m3u_text, write_export
+from musicrec_tui.app.recommend import Recommendation
 from musicrec_tui.core.errors import ConfigError, DecodeError
-from musicrec_tui.core.models import Track
+from musicrec_tui.core.index import SimilarityIndex
+from musicrec_tui.core.models import Track, VectorMatrix
+from musicrec_tui.core.recommend import recommend
 from musicrec_tui.tui.artwork import artwork_text, decode_image, small_url
-from musicrec_tui.tui.export import m3u_text, write_export
 from musicrec_tui.tui.panes.similar import score_bar
-from musicrec_tui.tui.services import Services, Similar
 from musicrec_tui.tui.widgets.halfblock import rgb_to_text, waveform_rows
 
 
@@ -31,30 +33,44 @@ def jpeg(rgb: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def items() -> list[Similar]:
+def tracks() -> list[Track]:
     a = Track("itunes", "1", "Song \x1b[2JOne", "Artist A", preview_path="/cache/itunes-1.m4a", id=1,
               duration_ms=200_000)
     b = Track("file", "/music/b.flac", "Song Two", "Artist B", duration_ms=61_400, id=2)
-    return [Similar(1, 0.9, a, (("timbre", 0.75), ("rhythm", 0.25))), Similar(2, 0.5, b, ())]
+    return [a, b]
+
+
+def recommendation() -> Recommendation:
+    seed = Track("itunes", "9", "Seed", "S", id=9)
+    rows = np.random.default_rng(1).standard_normal((6, 8)).astype(np.float32)
+    library = [seed, *tracks(), *(Track("itunes", str(20 + i), f"t{i}", "X", id=20 + i) for i in range(3))]
+    index = SimilarityIndex(VectorMatrix("t", 1, np.array([t.id for t in library]), rows),
+                            ("timbre",) * 4 + ("rhythm",) * 4, hubness="none")
+    found = recommend(index, {int(t.id or 0): t for t in library}, [9], k=2)
+    return Recommendation((seed,), tuple(found), index, "t", 2, True)
 
 
 def test_m3u_lists_files_in_rank_order_without_control_characters() -> None:
-    text = m3u_text(items())
+    text = m3u_text(tracks())
     assert text.splitlines() == ["#EXTM3U", "#EXTINF:-1,Artist A - Song [2JOne", "/cache/itunes-1.m4a",
                                  "#EXTINF:61,Artist B - Song Two", "/music/b.flac"]
 
 
-def test_json_export_matches_the_cli_shape(tmp_path: Path) -> None:
-    seed = Track("itunes", "9", "Seed", "S", id=9)
-    path = write_export(tmp_path / "sub" / "list.json", [seed], items(), "musicnn", 2, True)
+def test_json_export_is_the_recommendation_json(tmp_path: Path) -> None:
+    rec = recommendation()
+    path = write_export(tmp_path / "sub" / "list.json", rec)
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert data["query"]["id"] == 9 and data["extractor"] == "musicnn" and data["exclude_artist"] is True
-    assert [(r["rank"], r["id"], r["score"]) for r in data["results"]] == [(1, 1, 0.9), (2, 2, 0.5)]
+    assert data == json.loads(json.dumps(rec.to_json()))
+    assert data["query"]["id"] == 9 and data["extractor"] == "t" and data["exclude_artist"] is True
+    assert data["k"] == 2 and [r["rank"] for r in data["results"]] == [1, 2]
+    assert all({"score", "cosine", "groups", "id"} <= set(r) for r in data["results"])
+    m3u = write_export(tmp_path / "list.m3u", rec).read_text(encoding="utf-8")
+    assert m3u == m3u_text([n.track for n in rec.neighbours])
 
 
 def test_export_to_a_directory_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is a directory"):
-        write_export(tmp_path, [], items(), None, 2, False)
+        write_export(tmp_path, recommendation())
 
 
 def test_artwork_is_downloaded_once_then_read_from_the_cache(tmp_path: Path) -> None:
@@ -66,12 +82,9 @@ def test_artwork_is_downloaded_once_then_read_from_the_cache(tmp_path: Path) -> 
         asked.append(url)
         return jpeg(red)
 
-    services = Services(open_library=lambda: None, catalogue=None, previews=None, player=None,  # type: ignore[arg-type]
-                        make_pipeline=lambda lib, cb: None, recommend=lambda *a: [],  # type: ignore[arg-type,return-value]
-                        download=download, artwork_dir=tmp_path)
     track = Track("itunes", "5", "T", "A", artwork_url="https://x/image/thumb/5/100x100bb.jpg")
-    first = artwork_text(track, services, 6, "itunes-5")
-    second = artwork_text(track, services, 6, "itunes-5")
+    first = artwork_text(track, download, tmp_path, 6, "itunes-5")
+    second = artwork_text(track, download, tmp_path, 6, "itunes-5")
     assert asked == ["https://x/image/thumb/5/60x60bb.jpg"]
     assert first is not None and second is not None and first.plain == second.plain == "▀" * 6 + "\n" + "▀" * 6 + \
         "\n" + "▀" * 6

@@ -39,7 +39,7 @@ def seed(url: str, cache_dir: Path, previews: Any) -> None:
     explainer = features.get("handcrafted")
     rng = np.random.default_rng(7)
     preview = cache_dir / "shared.m4a"
-    preview.parent.mkdir(parents=True, exist_ok=True)
+    (cache_dir / "previews").mkdir(parents=True, exist_ok=True)
     preview.write_bytes(encode(drums(110, seconds=6.0), 44100, "m4a"))
     with open_library(url) as lib:
         base = rng.normal(size=ex.dim)

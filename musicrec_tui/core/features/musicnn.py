@@ -14,12 +14,16 @@ import hashlib
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..audio import ANALYSIS_RATE
 from ..errors import AnalysisError
 from .base import Extractor
+
+if TYPE_CHECKING:
+    from onnxruntime import InferenceSession
 
 RATE = 16000  # the network's rate; the extractor takes ANALYSIS_RATE audio and resamples
 N_FFT = 512
@@ -71,7 +75,7 @@ def to_model_rate(samples: np.ndarray, rate: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=4)
-def load_session(path: str, sha256: str):  # -> onnxruntime.InferenceSession
+def load_session(path: str, sha256: str) -> InferenceSession:
     """The ONNX session for a model file, created once per process (one thread); checksum verified first."""
     file = Path(path)
     try:

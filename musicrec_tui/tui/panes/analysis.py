@@ -4,23 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Static
 
+from ...app.services import Session
 from ...core.errors import MusicrecError
 from ...core.models import Track
 from ...textfmt import ellipsize
 from ..text import markup
 from ..widgets.halfblock import heatmap_to_text, mask_to_text, waveform_rows
-
-if TYPE_CHECKING:
-    from ..app import MusicrecApp
 
 ANALYSIS_RATE = 22050
 
@@ -30,7 +29,7 @@ class Picture:
     track: Track
     spectrogram: np.ndarray
     waveform: np.ndarray
-    groups: list[tuple[str, float]]
+    groups: tuple[tuple[str, float], ...]  # the explanation: each group's share of the likeness to the seeds
     seed: Track | None
     note: str = ""
 
@@ -42,14 +41,12 @@ class AnalysisPane(VerticalScroll):
         Binding("a", "analyse", "Analyse", id="analysis.refresh"),
     ]
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, session: Session, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.session = session
         self.track: Track | None = None
-        self.shown: tuple[int | None, int | None, int, int] | None = None
-
-    @property
-    def mapp(self) -> MusicrecApp:
-        return self.app  # type: ignore[return-value]
+        self.seeds: list[Track] = []
+        self.shown: tuple[int | None, tuple[int | None, ...], int, int] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Highlight a track in [b]2 Library[/b] or [b]3 Similar[/b]; its spectrogram, waveform and "
@@ -61,39 +58,47 @@ class AnalysisPane(VerticalScroll):
     def follow(self, track: Track) -> None:
         """The person is looking at `track`; analyse it when this pane is (or becomes) visible."""
         self.track = track
-        if self.mapp.active_pane == "analysis":
+        if self._shown():
             self.action_analyse()
+
+    def compare_with(self, seeds: list[Track]) -> None:
+        """The Similar pane's seeds: the feature groups are explained against them."""
+        self.seeds = list(seeds)
+
+    def _shown(self) -> bool:
+        """True when this pane's tab is the one showing."""
+        return all(node.display for node in self.ancestors_with_self if isinstance(node, Widget))
 
     def action_analyse(self) -> None:
         track = self.track
         if track is None:
             return
-        seed = self.mapp.seed_track()
+        seeds = list(self.seeds)
         width = max(20, self.size.width - 2)
         lines = max(4, min(12, self.size.height - 10))  # spectrogram lines: leave room for the rest
-        key = (track.id, seed.id if seed else None, width, lines)
+        key = (track.id, tuple(t.id for t in seeds), width, lines)
         if key == self.shown:
             return
         self.shown = key
         self.query_one("#analysis-title", Static).update(markup("Analysing [b]$title[/b]…",
                                                                 title=ellipsize(track.title, 80)))
-        self.run_worker(partial(self._compute, track, seed, width, lines), thread=True, group="analysis",
+        self.run_worker(partial(self._compute, track, seeds, width, lines), thread=True, group="analysis",
                         exclusive=True, exit_on_error=False)
 
-    def _compute(self, track: Track, seed: Track | None, width: int, lines: int) -> None:
+    def _compute(self, track: Track, seeds: list[Track], width: int, lines: int) -> None:
         from ...core.audio import decode
         from ..analysis import log_mel
 
-        services = self.mapp.services
+        seed = seeds[0] if seeds else None
         try:
-            path = services.previews.fetch(track).path
+            path = self.session.audio(track).path
             audio = decode(path, ANALYSIS_RATE)
             spec = log_mel(audio.samples, audio.rate, bands=2 * lines, columns=width)
             wave = waveform_rows(audio.samples, width, 3)
-            groups: list[tuple[str, float]] = []
+            groups: tuple[tuple[str, float], ...] = ()
             note = ""
-            if seed is not None and seed.id != track.id:
-                groups = self.mapp.compare_groups(track, seed)
+            if seed is not None and all(s.id != track.id for s in seeds) and track.id is not None:
+                groups = self.session.explain(seeds, track)
                 if not groups:
                     note = "no feature vectors to compare yet (ingest both tracks)"
         except MusicrecError as exc:
@@ -115,17 +120,18 @@ class AnalysisPane(VerticalScroll):
         self.query_one("#analysis-spectrogram", Static).update(heatmap_to_text(pic.spectrogram))
         self.query_one("#analysis-waveform", Static).update(mask_to_text(pic.waveform))
         groups = self.query_one("#analysis-groups", Static)
-        if pic.seed is None or pic.seed.id == t.id:
+        if pic.seed is None or (not pic.groups and not pic.note):
             groups.update("[dim]Open similar songs (Enter in 2 Library) to compare this track with a seed.[/dim]")
             return
-        out = Text(f"Feature groups compared with the seed “{ellipsize(pic.seed.title, 80)}”:\n", style="bold")
+        out = Text(f"What makes it sound like the seed “{ellipsize(pic.seed.title, 80)}” (each feature group's "
+                   "share):\n", style="bold")
         if pic.note:
             out.append(pic.note, style="dim")
         pad = max((len(name) for name, _ in pic.groups), default=0)
-        for name, sim in pic.groups:
-            filled = round(sim * 30)
+        for name, share in pic.groups:
+            filled = round(min(1.0, abs(share)) * 30)
             out.append(f"  {name:<{pad}} ")
-            out.append("█" * filled, style="green" if sim >= 0.5 else "red")
+            out.append("█" * filled, style="green" if share >= 0 else "red")
             out.append("░" * (30 - filled), style="dim")
-            out.append(f" {sim:.2f}\n")
+            out.append(f" {share:+.0%}{'' if share >= 0 else ' (pulls apart)'}\n")
         groups.update(out)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -10,13 +10,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import ProgressBar, Static
 
-from ...core.models import Job, JobState
-from ..services import IngestUpdate
+from ...app.jobs import JobAction
+from ...core.models import Job, JobState, Track
+from ..messages import IngestUpdate, JobsRequested
 from ..text import plain
 from ..widgets.lists import KeyTable
-
-if TYPE_CHECKING:
-    pass
 
 STATE_LABEL = {
     JobState.QUEUED: Text("queued", style="dim"),
@@ -72,7 +70,7 @@ class IngestPane(Vertical):
             self._add(job.id, job.track, job.state, job.last_error)
         self._summary()
 
-    def _add(self, job_id: int, track: Any, state: JobState, error: str | None) -> None:
+    def _add(self, job_id: int, track: Track | None, state: JobState, error: str | None) -> None:
         table = self.query_one("#ingest-table", KeyTable)
         title = plain(track.title) if track is not None else plain("?")
         artist = plain(track.artist) if track is not None else plain("")
@@ -116,10 +114,10 @@ class IngestPane(Vertical):
 
     # ---- actions -------------------------------------------------------------------------------------
     def action_retry(self) -> None:
-        self.mapp.retry_failed()
+        self.post_message(JobsRequested(JobAction.RETRY))
 
     def action_cancel(self) -> None:
-        self.mapp.cancel_ingest()
+        self.post_message(JobsRequested(JobAction.CANCEL))
 
     def action_clear(self) -> None:
-        self.mapp.clear_finished()
+        self.post_message(JobsRequested(JobAction.CLEAR))

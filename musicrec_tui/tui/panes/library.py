@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -12,16 +12,15 @@ from textual.containers import Vertical
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
+from ...app.services import Session
 from ...core.errors import MusicrecError
 from ...core.models import Track
+from ...store.protocol import Library
 from ...textfmt import clean, ellipsize
 from ..messages import IngestRequested, LibraryChanged, PlayRequested, ShowSimilar, TrackFocused
 from ..screens import ConfirmScreen
 from ..text import markup
 from ..widgets.track_table import COLUMNS, TrackTable
-
-if TYPE_CHECKING:
-    from ..app import MusicrecApp
 
 FILTER_DELAY = 0.15  # seconds of quiet typing before the filter query runs
 EMPTY = ("[b]Your library is empty.[/b]  Press [b]1[/b] to search the iTunes catalogue and add songs; "
@@ -40,14 +39,11 @@ class LibraryPane(Vertical):
         Binding("escape", "focus_table", "Table", show=False, id="library.table"),
     ]
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, session: Session, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.session = session
         self._debounce: Timer | None = None
         self.library_total: int | None = None
-
-    @property
-    def mapp(self) -> MusicrecApp:
-        return self.app  # type: ignore[return-value]
 
     @property
     def table(self) -> TrackTable:
@@ -62,7 +58,7 @@ class LibraryPane(Vertical):
     def on_mount(self) -> None:
         self.query_one("#library-empty").display = False
 
-    def attach(self, library: Any) -> None:
+    def attach(self, library: Library) -> None:
         """The library is open: start showing it."""
         self.table.library = library
         self.table.set_query()
@@ -159,7 +155,7 @@ class LibraryPane(Vertical):
 
     def _delete(self, track: Track) -> None:
         try:
-            gone = self.mapp.library.delete_track(int(track.id or 0))
+            gone = self.session.delete_track(track)
         except MusicrecError as exc:
             self.app.call_from_thread(self.app.notify, clean(exc.one_line()), title="Delete", severity="error",
                                       markup=False)

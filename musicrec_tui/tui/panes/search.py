@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -12,15 +12,14 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import DataTable, Input, Static
 
+from ...app.search import SearchResult
+from ...app.services import Session
 from ...core.errors import MusicrecError
 from ...core.models import Track
 from ...textfmt import clean, ellipsize, mmss
 from ..messages import IngestRequested, PlayRequested
 from ..text import markup, plain
 from ..widgets.lists import KeyTable
-
-if TYPE_CHECKING:
-    from ..app import MusicrecApp
 
 WELCOME = """[b]Welcome to musicrec[/b] — find songs that sound alike.
 
@@ -43,14 +42,11 @@ class SearchPane(Vertical):
         Binding("escape", "focus_results", "Results", show=False, id="search.results"),
     ]
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, session: Session, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.session = session
         self.results: list[Track] = []
         self.in_library: set[tuple[str, str]] = set()
-
-    @property
-    def mapp(self) -> MusicrecApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="Search the iTunes catalogue: artist, song or album, then Enter",
@@ -81,34 +77,21 @@ class SearchPane(Vertical):
                         exit_on_error=False)
 
     def _search(self, term: str) -> None:
-        services = self.mapp.services
         try:
-            found = services.catalogue.search(term, limit=services.search_limit, country=services.country)
+            found = self.session.search(term)
         except MusicrecError as exc:
             self.app.call_from_thread(self._failed, term, exc.one_line())
             return
-        known = self._known(found)
-        self.app.call_from_thread(self._show, term, found, known)
-
-    def _known(self, tracks: list[Track]) -> set[tuple[str, str]]:
-        lib = self.mapp.library
-        if lib is None:
-            return set()
-        known = set()
-        try:
-            for track in tracks:
-                if lib.find_track(*track.key) is not None:
-                    known.add(track.key)
-        except MusicrecError:
-            return set()
-        return known
+        self.app.call_from_thread(self._show, term, found)
 
     def _failed(self, term: str, message: str) -> None:
         self.set_status(markup("[b red]Search failed:[/] $message", message=message))
         self.app.notify(clean(message), title=f"Search “{ellipsize(term, 40)}”", severity="error", timeout=8,
                         markup=False)
 
-    def _show(self, term: str, found: list[Track], known: set[tuple[str, str]]) -> None:
+    def _show(self, term: str, results: list[SearchResult]) -> None:
+        found = [r.track for r in results]
+        known = {r.track.key for r in results if r.in_library}
         self.results = found
         self.in_library = known
         self._fill()

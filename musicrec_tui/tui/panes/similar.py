@@ -4,26 +4,24 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
+from ...app.recommend import Recommendation
+from ...app.services import Session
 from ...core.errors import MusicrecError
-from ...core.models import Track
+from ...core.models import Neighbour, Track
 from ...textfmt import clean, ellipsize
-from ..export import write_export
-from ..messages import PlayRequested, TrackFocused
+from ..messages import PlayRequested, RememberUi, SeedsChanged, TrackFocused
 from ..screens import PathScreen
-from ..services import Similar
 from ..text import markup, plain
 from ..widgets.lists import KeyTable
-
-if TYPE_CHECKING:
-    from ..app import MusicrecApp
 
 K_STEP = 5
 BAR = 10
@@ -53,18 +51,16 @@ class SimilarPane(Vertical):
         Binding("backspace", "back", "Back", id="similar.back"),
     ]
 
-    def __init__(self, k: int = 10, exclude_artist: bool = False, **kwargs: Any) -> None:
+    def __init__(self, session: Session, k: int = 10, exclude_artist: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.session = session
         self.k = k
         self.exclude_artist = exclude_artist
         self.seeds: list[Track] = []
-        self.items: list[Similar] = []
+        self.recommendation: Recommendation | None = None
+        self.items: list[Neighbour] = []
         self.marked: set[int] = set()
         self.history: list[list[Track]] = []
-
-    @property
-    def mapp(self) -> MusicrecApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Static("Pick a track in [b]2 Library[/b] and press [b]Enter[/b] to see songs that sound like it.",
@@ -96,37 +92,39 @@ class SimilarPane(Vertical):
         self.seeds = list(seeds)
         self.marked.clear()
         self._header()
+        self.post_message(SeedsChanged(self.seeds))
         self.refresh_list()
 
     def refresh_list(self) -> None:
-        if not self.seeds or self.mapp.library is None:
+        if not self.seeds or not self.session.is_open:
             return
         self.query_one("#similar-status", Static).update("Ranking…")
-        ids = [int(t.id or 0) for t in self.seeds]
-        self.run_worker(partial(self._rank, ids, self.k, self.exclude_artist), thread=True, group="similar",
-                        exclusive=True, exit_on_error=False)
+        self.run_worker(partial(self._rank, list(self.seeds), self.k, self.exclude_artist), thread=True,
+                        group="similar", exclusive=True, exit_on_error=False)
 
-    def _rank(self, ids: list[int], k: int, exclude: bool) -> None:
+    def _rank(self, seeds: list[Track], k: int, exclude: bool) -> None:
         try:
-            items = self.mapp.services.recommend(self.mapp.library, ids, k, exclude)
+            rec = self.session.recommend(seeds, k, exclude)
         except MusicrecError as exc:
             self.app.call_from_thread(self._failed, exc.one_line())
             return
-        self.app.call_from_thread(self._show_items, ids, items)
+        self.app.call_from_thread(self._show_items, rec)
 
     def _failed(self, message: str) -> None:
         self.items = []
+        self.recommendation = None
         self.query_one("#similar-table", KeyTable).clear()
         self.query_one("#similar-status", Static).update(markup("[b red]No similar songs:[/] $message",
                                                                 message=message))
 
-    def _show_items(self, ids: list[int], items: list[Similar]) -> None:
-        if ids != [int(t.id or 0) for t in self.seeds]:
+    def _show_items(self, rec: Recommendation) -> None:
+        if [t.id for t in rec.seeds] != [t.id for t in self.seeds]:
             return
-        self.items = items
+        self.recommendation = rec
+        items = self.items = list(rec.neighbours)
         self._fill()
         table = self.query_one("#similar-table", KeyTable)
-        if self.mapp.active_pane == "similar":
+        if self._shown():
             table.focus()
         if items:
             self.query_one("#similar-status", Static).update(
@@ -143,11 +141,15 @@ class SimilarPane(Vertical):
         for i, s in enumerate(self.items):
             mark = "●" if int(s.track.id or 0) in self.marked else ""
             table.add_row(mark, str(s.rank), score_bar(s.score), plain(s.track.title), plain(s.track.artist),
-                          " · ".join(f"{g} {share:.0%}" for g, share in s.groups[:3]), key=str(i))
+                          " · ".join(f"{g} {share:.0%}" for g, share in s.why()[:3]), key=str(i))
         if self.items:
             table.move_cursor(row=min(row, len(self.items) - 1))
 
-    def current(self) -> Similar | None:
+    def _shown(self) -> bool:
+        """True when this pane's tab is the one showing."""
+        return all(node.display for node in self.ancestors_with_self if isinstance(node, Widget))
+
+    def current(self) -> Neighbour | None:
         table = self.query_one("#similar-table", KeyTable)
         if not self.items:
             return None
@@ -199,7 +201,7 @@ class SimilarPane(Vertical):
 
     def action_toggle_exclude(self) -> None:
         self.exclude_artist = not self.exclude_artist
-        self.mapp.remember_ui(exclude_artist=self.exclude_artist)
+        self.post_message(RememberUi(exclude_artist=self.exclude_artist))
         self._header()
         self.refresh_list()
 
@@ -208,12 +210,13 @@ class SimilarPane(Vertical):
         if k == self.k:
             return
         self.k = k
-        self.mapp.remember_ui(k=k)
+        self.post_message(RememberUi(k=k))
         self._header()
         self.refresh_list()
 
     def action_export(self) -> None:
-        if not self.items:
+        rec = self.recommendation
+        if rec is None or not rec.neighbours:
             self.app.notify("Nothing to export yet.", severity="warning")
             return
         seed = self.seeds[0]
@@ -221,18 +224,17 @@ class SimilarPane(Vertical):
 
         def chosen(path: Path | None) -> None:
             if path is not None:
-                self.run_worker(partial(self._export, path), thread=True, group="export", exit_on_error=False)
+                self.run_worker(partial(self._export, path, rec), thread=True, group="export", exit_on_error=False)
 
         self.app.push_screen(PathScreen("Export the list to (a .json name writes JSON, anything else M3U):",
                                         default, "Enter writes · Escape cancels"), chosen)
 
-    def _export(self, path: Path) -> None:
+    def _export(self, path: Path, rec: Recommendation) -> None:
         try:
-            written = write_export(path, self.seeds, self.items, self.mapp.services.extractor, self.k,
-                                   self.exclude_artist)
+            written = self.session.export(path, rec)
         except MusicrecError as exc:
             self.app.call_from_thread(self.app.notify, clean(exc.one_line()), title="Export", severity="error",
                                       markup=False)
             return
-        self.app.call_from_thread(self.app.notify, f"Wrote {len(self.items)} songs to {clean(str(written))}",
+        self.app.call_from_thread(self.app.notify, f"Wrote {len(rec.neighbours)} songs to {clean(str(written))}",
                                   title="Export", markup=False)

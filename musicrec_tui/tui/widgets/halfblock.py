@@ -18,7 +18,8 @@ def colormap(values: np.ndarray) -> np.ndarray:
     lo = np.floor(v).astype(int)
     hi = np.minimum(lo + 1, len(_ANCHORS) - 1)
     frac = (v - lo)[..., None]
-    return (_ANCHORS[lo] * (1 - frac) + _ANCHORS[hi] * frac).astype(np.uint8)
+    rgb: np.ndarray = (_ANCHORS[lo] * (1 - frac) + _ANCHORS[hi] * frac).astype(np.uint8)
+    return rgb
 
 
 def rgb_to_text(rgb: np.ndarray) -> Text:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 
-class KeyTable(DataTable):
+class KeyTable(DataTable[str | Text]):
     """Row cursor, zebra stripes, j/k/g/G on top of the arrows."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.segment import Segment
 from textual import events
@@ -20,6 +20,7 @@ from textual.strip import Strip
 
 from ...core.errors import MusicrecError
 from ...core.models import Track
+from ...store.protocol import Library
 from ...textfmt import fit, mmss
 
 PAGE_SIZE = 200
@@ -101,7 +102,7 @@ class TrackTable(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.library: Any = None
+        self.library: Library | None = None
         self.search = ""
         self.sort = "id"
         self.descending = False
@@ -140,8 +141,11 @@ class TrackTable(ScrollView, can_focus=True):
         self.set_query(keep_cursor=True)
 
     def _count(self, generation: int, search: str) -> None:
+        library = self.library
+        if library is None:
+            return
         try:
-            total = self.library.count_tracks(search or None)
+            total = library.count_tracks(search or None)
             error = None
         except MusicrecError as exc:
             total, error = 0, exc.one_line()
@@ -166,8 +170,11 @@ class TrackTable(ScrollView, can_focus=True):
                         thread=True, group="library-pages", exit_on_error=False)
 
     def _load_page(self, generation: int, page: int, search: str, sort: str, descending: bool) -> None:
+        library = self.library
+        if library is None:
+            return
         try:
-            rows = self.library.list_tracks(search or None, sort, descending, limit=PAGE_SIZE,
+            rows = library.list_tracks(search or None, sort, descending, limit=PAGE_SIZE,
                                             offset=page * PAGE_SIZE)
         except MusicrecError as exc:
             self.app.call_from_thread(self.notify, exc.one_line(), title="Library", severity="error")

@@ -1,49 +1,60 @@
-"""`musicrec doctor`: what the app would use and whether each piece works, one line per check."""
+"""Doctor's checks: what the app would use and whether each piece works, as data (cli/doctor.py prints them)."""
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import TextIO
 
-from . import __version__
-from .config import Settings
-from .core.errors import MusicrecError
-from .textfmt import human_bytes
-
-OK, WARN, FAIL = "ok", "warn", "FAIL"
+from ..config import Settings
+from ..core.errors import MusicrecError
+from ..textfmt import human_bytes
 
 
-def run_doctor(settings: Settings, timeout: float, out: TextIO) -> int:
-    """Print every check; exit 0 when all pass, 1 with warnings, 2 when the library is unusable."""
-    worst = 0
+class Status(StrEnum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "FAIL"
 
-    def line(status: str, label: str, text: str) -> None:
-        nonlocal worst
-        worst = max(worst, {OK: 0, WARN: 1, FAIL: 2}[status])
-        out.write(f"{status:>4}  {label:<12} {text}\n")
+    @property
+    def exit_code(self) -> int:
+        """0 all well, 1 something works less well than it could, 2 the library is unusable."""
+        return {Status.OK: 0, Status.WARN: 1, Status.FAIL: 2}[self]
 
-    out.write(f"musicrec {__version__}\n")
+
+OK, WARN, FAIL = Status.OK, Status.WARN, Status.FAIL
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    status: Status
+    text: str
+    label: str
+
+
+def run_checks(settings: Settings, timeout: float) -> Iterator[Check]:
+    """Every check, one at a time (the slow ones, analysis and the network, come last)."""
     cfg = settings.config_file
-    line(*_config_status(cfg))
+    status, label, text = _config_status(cfg)
+    yield Check(status, text, label)
     for label, path in (("data dir", settings.paths.data_dir), ("cache dir", settings.paths.cache_dir)):
         status, text = _dir_status(path)
-        line(status, label, f"{path} ({text})" if status == OK else text)
+        yield Check(status, f"{path} ({text})" if status == OK else text, label)
     size, files = _folder_size(settings.paths.previews_dir)
-    line(OK, "cache", f"{files} previews, {human_bytes(size)} of {settings.cache_max_mb} MB "
-                      f"(keep previews: {'yes' if settings.cache_keep_previews else 'no'})")
-    for label, (status, text) in (("analysis", _analysis_status(settings)),
-                                  ("library", _library_status(settings)),
-                                  ("playback", _playback_status(settings)),
-                                  ("itunes", _itunes_status(settings, timeout))):
-        line(status, label, text)
-    return worst
+    yield Check(OK, label="cache", text=f"{files} previews, {human_bytes(size)} of {settings.cache_max_mb} MB "
+                             f"(keep previews: {'yes' if settings.cache_keep_previews else 'no'})")
+    yield Check(*_analysis_status(settings), label="analysis")
+    yield Check(*_library_status(settings), label="library")
+    yield Check(*_playback_status(settings), label="playback")
+    yield Check(*_itunes_status(settings, timeout), label="itunes")
 
 
-def _config_status(cfg: Path | None) -> tuple[str, str, str]:
+def _config_status(cfg: Path | None) -> tuple[Status, str, str]:
     """The config file, and a warning when it holds a password that other users can read."""
-    from .core.files import readable_by_others
+    from ..core.files import readable_by_others
 
     if not (cfg and cfg.exists()):
         return OK, "config", f"{cfg} (not present: defaults in use)"
@@ -66,8 +77,8 @@ def _holds_password(cfg: Path) -> bool:
                 or re.search(r"(?im)^\s*[\w.\"-]*(password|passwd|secret|token)[\w.\"-]*\s*=", text))
 
 
-def _dir_status(path: Path) -> tuple[str, str]:
-    from .config import ensure_writable_dir
+def _dir_status(path: Path) -> tuple[Status, str]:
+    from ..config import ensure_writable_dir
 
     try:
         ensure_writable_dir(path, "")
@@ -86,11 +97,11 @@ def _folder_size(path: Path) -> tuple[int, int]:
     return total, count
 
 
-def _analysis_status(settings: Settings) -> tuple[str, str]:
+def _analysis_status(settings: Settings) -> tuple[Status, str]:
     """Run the ranking extractor (and the explainer) once on a few seconds of noise: model present and working."""
     import numpy as np
 
-    from .core import features
+    from ..core import features
 
     names = [settings.extractor, settings.explainer] if settings.explainer else [settings.extractor]
     parts = []
@@ -108,9 +119,9 @@ def _analysis_status(settings: Settings) -> tuple[str, str]:
         f"; hubness {settings.hubness}; {settings.analysis_workers} workers"
 
 
-def _library_status(settings: Settings) -> tuple[str, str]:
-    from .store import open_library
-    from .store.migrations import load_migrations
+def _library_status(settings: Settings) -> tuple[Status, str]:
+    from ..store import open_library
+    from ..store.migrations import load_migrations
 
     try:
         with open_library(settings.db_url) as lib:
@@ -126,8 +137,8 @@ def _library_status(settings: Settings) -> tuple[str, str]:
     return OK, text
 
 
-def _playback_status(settings: Settings) -> tuple[str, str]:
-    from .playback import probe_output
+def _playback_status(settings: Settings) -> tuple[Status, str]:
+    from ..playback import probe_output
 
     probe = probe_output(settings.playback_device)
     if not probe.available:
@@ -136,11 +147,11 @@ def _playback_status(settings: Settings) -> tuple[str, str]:
     return OK, f"on: {names}"
 
 
-def _itunes_status(settings: Settings, timeout: float) -> tuple[str, str]:
+def _itunes_status(settings: Settings, timeout: float) -> tuple[Status, str]:
     import requests
 
-    from .core.netutil import RedirectRefused, get_following
-    from .store.url import mask_url
+    from ..core.netutil import RedirectRefused, get_following
+    from ..store.url import mask_url
 
     shown = mask_url(settings.itunes_base_url)
     url = settings.itunes_base_url.rstrip("/") + "/search"

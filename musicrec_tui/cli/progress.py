@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from typing import TextIO
 
-from .core.models import JobState
-from .core.text import ellipsize, for_terminal
-from .ingest.events import IngestEvent, IngestSummary
+from ..core.models import JobState
+from ..core.text import ellipsize, for_terminal
+from ..ingest.events import IngestEvent, IngestSummary
 
 BAR = 24
 

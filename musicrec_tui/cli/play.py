@@ -1,4 +1,4 @@
-"""`musicrec play`: play one preview in the terminal, with a progress line and keys when there is a TTY.
+"""`musicrec play ID`: play one track's audio in the terminal, with a progress line and keys when there is a TTY.
 
 Keys: space pause/resume, q (or Ctrl-C) quit, left/right or b/f seek 5 s, +/- volume.
 Without a TTY it plays to the end and exits 0, or exits 2 printing "playback off: <reason>".
@@ -6,24 +6,62 @@ Without a TTY it plays to the end and exits 0, or exits 2 printing "playback off
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import select
 import shutil
 import sys
 from collections.abc import Callable, Iterator
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ..core.errors import MusicrecError
 from ..core.text import ellipsize, for_terminal
-from .base import SEEK_STEP, VOLUME_STEP, Player, PlayerSnapshot, PlayerState, Source
-from .device import Loader, load_sounddevice, make_player
-from .sd_player import StreamFactory
+from ..playback.base import SEEK_STEP, VOLUME_STEP, PlayerState
+from .common import Subparsers
+
+if TYPE_CHECKING:  # the playback package loads numpy: only when a track is played, not for `musicrec --help`
+    from ..config import Settings
+    from ..core.models import Track
+    from ..playback.base import Player, PlayerSnapshot, Source
+    from ..playback.device import Loader
+    from ..playback.sd_player import StreamFactory
 
 EXIT_OK = 0
 EXIT_OFF = 2
 EXIT_INTERRUPTED = 130
 REFRESH_SECONDS = 0.1
+
+
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser("play", help="play a track's preview: space pause, q quit, ←/→ or b/f seek, +/- volume")
+    p.add_argument("id", metavar="ID", help="library id, itunes:<trackId>, or a local audio file")
+    p.add_argument("--device", metavar="NAME|INDEX", help="output device (default: playback.device setting, "
+                   "env MUSICREC_DEVICE, else the system default; `musicrec doctor` lists them)")
+    p.add_argument("--volume", type=float, default=1.0, help="0..1 (default 1)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from ..app.audio import playable
+    from ..app.factory import make_cache, make_itunes_client, make_library
+    from ..app.factory import make_player as make_settings_player
+
+    player = make_settings_player(settings, args.device, volume=args.volume)
+    try:
+        if not player.available:  # say so before touching the library or the network
+            print(player.reason, file=sys.stderr)
+            return EXIT_OFF
+
+        def lookup(track_id: str) -> Track | None:
+            found = make_itunes_client(settings).lookup([track_id], country=settings.itunes_country)
+            return found[0] if found else None
+
+        with make_library(settings) as lib:
+            item = playable(args.id, lib, lookup, make_cache(settings, check="decode"))  # a short preview plays
+        return run_play(item.path, item.title, player=player)
+    finally:
+        player.close()
 
 
 def run_play(
@@ -33,7 +71,7 @@ def run_play(
     *,
     volume: float = 1.0,
     player: Player | None = None,
-    loader: Loader = load_sounddevice,
+    loader: Loader | None = None,
     stream_factory: StreamFactory | None = None,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
@@ -46,9 +84,12 @@ def run_play(
     stdin = stdin if stdin is not None else sys.stdin
     stdout = stdout if stdout is not None else sys.stdout
     stderr = stderr if stderr is not None else sys.stderr
+    from ..playback.device import load_sounddevice, make_player
+
     own = player is None
     if player is None:
-        player = make_player(device, loader=loader, stream_factory=stream_factory, volume=volume)
+        player = make_player(device, loader=loader or load_sounddevice, stream_factory=stream_factory,
+                             volume=volume)
     try:
         if not player.available:
             print(player.reason, file=stderr)
