@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from musicrec_tui.app.doctor import _config_status
+from musicrec_tui.app.export import write_export
 from musicrec_tui.config import load_settings, save_ui_state
-from musicrec_tui.core.models import Track
-from musicrec_tui.doctor import _config_status
+from musicrec_tui.core.models import Neighbour, Track
 from musicrec_tui.store import open_library
 from musicrec_tui.store.url import mask_url
-from musicrec_tui.tui.export import write_export
-from musicrec_tui.tui.services import Similar
 from tests.test_cli import run
 
 SECRET = "hunter2-S3cret"
@@ -56,8 +55,13 @@ def test_ui_state_is_0600(isolated_env: Path, loose_umask: None) -> None:
 
 @pytest.mark.parametrize("name", ["list.json", "list.m3u"])
 def test_exports_are_0600(tmp_path: Path, loose_umask: None, name: str) -> None:
-    track = Track("itunes", "1", "t", "a", id=1)
-    path = write_export(tmp_path / "out" / name, [track], [Similar(1, 0.5, track, [])], "musicnn", 5, False)
+    from types import SimpleNamespace
+
+    track = Track("itunes", "1", "t\x1b[2J\u202e", "a", id=1)
+    rec = SimpleNamespace(neighbours=(Neighbour(1, 0.5, track, (), 0.5),),
+                          to_json=lambda: {"results": [{"title": track.title}]})
+    path = write_export(tmp_path / "out" / name, rec)  # type: ignore[arg-type]
+    assert "\x1b" not in path.read_text() and "\u202e" not in path.read_text()
     assert mode(path) == 0o600 and mode(path.parent) == 0o700
     assert not [p for p in path.parent.iterdir() if p.name.startswith(".")], "no temp file left"
 
@@ -94,7 +98,7 @@ def test_itunes_url_credentials_are_never_printed(tmp_path: Path) -> None:
 
 
 def test_doctor_output_never_holds_the_password(isolated_env: Path) -> None:
-    from musicrec_tui.doctor import _itunes_status
+    from musicrec_tui.app.doctor import _itunes_status
 
     settings = load_settings(flags={"itunes_base_url": f"http://bob:{SECRET}@127.0.0.1:9"})
     out = io.StringIO()

@@ -74,7 +74,7 @@ async def test_hostile_names_through_every_pane(build_app: AppFactory, fake_itun
 
         await pilot.press("a")  # ingest every result
         await ingest_until_idle(app, pilot)
-        assert app.library.job_counts()[JobState.DONE] == len(served)
+        assert app.session.library.job_counts()[JobState.DONE] == len(served)
 
         await pilot.press("4")
         await settle(app, pilot)
