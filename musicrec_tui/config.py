@@ -26,6 +26,7 @@ ENVIRONMENT = {
     "MUSICREC_EXTRACTOR": ("analysis", "extractor"),
     "MUSICREC_WORKERS": ("analysis", "workers"),
     "MUSICREC_DEVICE": ("playback", "device"),
+    "MUSICREC_TOKEN": ("serve", "token"),
 }
 
 
@@ -69,6 +70,7 @@ class Settings:
     extractor: str | None = None
     hubness: str = "mp"
     explainer: str | None = "handcrafted"
+    approximate_above: int = 1_000_000  # rows from which recommend uses an approximate graph (0: never)
     analysis_workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
     download_workers: int = 4
     playback_device: str | None = None
@@ -80,6 +82,12 @@ class Settings:
     redirect_hosts: tuple[str, ...] = ("*.apple.com", "*.mzstatic.com")
     download_deadline: float = 120.0
     download_min_rate: float = 2048.0
+    discover_sources: tuple[str, ...] = ("artist", "genre", "related", "terms")
+    discover_budget: int = 50
+    discover_requests: int = 12
+    discover_k: int = 20
+    discover_max_age_days: float = 30.0
+    serve_token: str | None = field(default=None, repr=False)  # `musicrec serve`: a secret, never shown
 
     @property
     def masked_db_url(self) -> str:
@@ -115,6 +123,7 @@ _KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("analysis", "workers"): ("analysis_workers", int),
     ("similarity", "hubness"): ("hubness", str),
     ("similarity", "explainer"): ("explainer", str),
+    ("similarity", "approximate_above"): ("approximate_above", int),
     ("analysis", "download_workers"): ("download_workers", int),
     ("playback", "device"): ("playback_device", str),
     ("ui", "theme"): ("ui_theme", str),
@@ -124,7 +133,14 @@ _KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("network", "redirect_hosts"): ("redirect_hosts", "hosts"),
     ("network", "download_deadline"): ("download_deadline", float),
     ("network", "min_rate"): ("download_min_rate", float),
+    ("discover", "sources"): ("discover_sources", "sources"),
+    ("discover", "budget"): ("discover_budget", int),
+    ("discover", "requests"): ("discover_requests", int),
+    ("discover", "k"): ("discover_k", int),
+    ("discover", "max_age_days"): ("discover_max_age_days", float),
+    ("serve", "token"): ("serve_token", str),
 }
+DISCOVER_SOURCES = ("artist", "genre", "related", "terms")
 _PATH_KEYS = {"config_dir", "data_dir", "cache_dir"}
 
 
@@ -188,6 +204,8 @@ def _apply(target: dict[str, Any], section: str, key: str, value: Any, where: st
             target[name] = _to_bool(value)
         elif kind == "hosts":
             target[name] = _to_hosts(value)
+        elif kind == "sources":
+            target[name] = _to_sources(value)
         else:
             target[name] = kind(value)
     except (TypeError, ValueError):
@@ -200,6 +218,14 @@ def _to_hosts(value: Any) -> tuple[str, ...]:
     if not isinstance(items, list | tuple) or not all(isinstance(v, str) for v in items):
         raise ValueError(value)
     return tuple(v.strip().lower() for v in items if v.strip())
+def _to_sources(value: Any) -> tuple[str, ...]:
+    """A list of Discover sources (TOML array, or a comma-separated string from the environment)."""
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    names = tuple(dict.fromkeys(str(v).strip().lower() for v in items if str(v).strip()))
+    unknown = [n for n in names if n not in DISCOVER_SOURCES]
+    if unknown or not names:
+        raise ValueError(value)
+    return names
 
 
 def _to_bool(value: Any) -> bool:
@@ -242,8 +268,14 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"similarity.hubness must be none or mp, not {settings.hubness!r}")
     if settings.download_deadline <= 0 or settings.download_min_rate < 0:
         raise ConfigError("network.download_deadline must be positive and network.min_rate 0 or more")
+    if settings.approximate_above < 0:
+        raise ConfigError("similarity.approximate_above must be 0 (never) or a number of tracks")
     if not 1 <= settings.ui_k <= 200:
         raise ConfigError("ui.k must be between 1 and 200")
+    if settings.discover_budget < 0 or settings.discover_requests < 0 or not 1 <= settings.discover_k <= 200:
+        raise ConfigError("discover: budget and requests must be 0 or more, k between 1 and 200")
+    if settings.discover_max_age_days <= 0:
+        raise ConfigError("discover.max_age_days must be positive")
 
 
 def ensure_writable_dir(path: Path, what: str) -> Path:

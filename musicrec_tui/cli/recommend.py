@@ -21,15 +21,19 @@ def register(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from ..app.audio import title_of
     from ..app.factory import make_library
     from ..app.recommend import LibraryIndex
+    from ..store.matrix_cache import index_dir
 
     if bool(args.ids) == bool(args.all):
         raise UsageError("give one or more track ids, or --all")
     if args.all and not args.json:
         raise UsageError("--all writes JSON lines: add --json")
     with make_library(settings) as lib:
-        similar = LibraryIndex(lib, args.extractor or settings.extractor, settings.hubness, settings.explainer)
+        similar = LibraryIndex(lib, args.extractor or settings.extractor, settings.hubness, settings.explainer,
+                               index_dir=index_dir(lib.url, settings.paths.cache_dir),
+                               approximate_above=settings.approximate_above)
         if args.all:
             for rec in similar.similar_all(args.k, args.exclude_artist):
                 emit_json(rec.to_json())
@@ -42,8 +46,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from ..core.text import ellipsize
 
     ext = similar.extractor
-    names = ", ".join(f"{ellipsize(t.artist, 60)} — {ellipsize(t.title, 80)} (id {t.id})" if t.artist
-                      else f"{ellipsize(t.title, 80)} (id {t.id})" for t in seeds)
+    names = ", ".join(f"{ellipsize(title_of(t), 140)} (id {t.id})" for t in seeds)
     print(f"Similar to {names}  [{ext.name} v{ext.version}, hubness {settings.hubness}]")
     if not rec.neighbours:
         print("No other analysed tracks yet: ingest more music.")
