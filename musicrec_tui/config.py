@@ -56,9 +56,9 @@ class Settings:
     """Everything configurable, resolved. Passed into the core; nothing deeper reads the environment."""
 
     paths: Paths
-    db_url: str
+    db_url: str = field(repr=False)  # may hold a password: never in a repr (masked_db_url is for showing)
     config_file: Path | None = None
-    itunes_base_url: str = DEFAULT_ITUNES_URL
+    itunes_base_url: str = field(default=DEFAULT_ITUNES_URL, repr=False)  # may hold credentials too
     itunes_country: str = "US"
     itunes_rate_per_minute: float = 20.0
     itunes_timeout: float = 10.0

@@ -105,3 +105,10 @@ def test_doctor_output_never_holds_the_password(isolated_env: Path) -> None:
     _status, text = _itunes_status(settings, 0.3)
     out.write(text)
     assert SECRET not in out.getvalue() and "bob:***@" in out.getvalue()
+
+
+def test_settings_repr_never_holds_a_password(isolated_env: Path) -> None:
+    settings = load_settings(flags={"db_url": f"mysql://bob:{SECRET}@h:3306/db",
+                                    "itunes_base_url": f"http://bob:{SECRET}@127.0.0.1:9"})
+    assert SECRET not in repr(settings) and SECRET not in str(settings)
+    assert SECRET not in settings.masked_db_url
