@@ -82,7 +82,7 @@ def test_every_command_over_hostile_catalogue_and_files(db_url: str, fake_itunes
     music = tmp_path / "music"
     files = hostile.write_files(music, shots)
     proc = _cli(["ingest", "--path", str(music)], home, db_url, url, timeout=600)
-    assert "Failed by reason" in proc.stdout or proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "file name is not valid UTF-8, rename the file (1)" in proc.stdout, proc.stdout
     proc = _cli(["library", "--json", "--search", "c1"], home, db_url, url)
     tagged = [r for r in _json_lines(proc.stdout) if r["source"] == "file"]
     assert tagged and tagged[0]["title"] == hostile.expected(hostile.HOSTILE["c1"]) == "c1next31mcsi0;t"
