@@ -26,6 +26,7 @@ ENVIRONMENT = {
     "MUSICREC_EXTRACTOR": ("analysis", "extractor"),
     "MUSICREC_WORKERS": ("analysis", "workers"),
     "MUSICREC_DEVICE": ("playback", "device"),
+    "MUSICREC_TOKEN": ("serve", "token"),
 }
 
 
@@ -78,6 +79,12 @@ class Settings:
     ui_pane: str | None = None
     ui_k: int = 10
     ui_exclude_artist: bool = False
+    discover_sources: tuple[str, ...] = ("artist", "genre", "related", "terms")
+    discover_budget: int = 50
+    discover_requests: int = 12
+    discover_k: int = 20
+    discover_max_age_days: float = 30.0
+    serve_token: str | None = field(default=None, repr=False)  # `musicrec serve`: a secret, never shown
 
     @property
     def masked_db_url(self) -> str:
@@ -120,7 +127,14 @@ _KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("ui", "pane"): ("ui_pane", str),
     ("ui", "k"): ("ui_k", int),
     ("ui", "exclude_artist"): ("ui_exclude_artist", "bool"),
+    ("discover", "sources"): ("discover_sources", "sources"),
+    ("discover", "budget"): ("discover_budget", int),
+    ("discover", "requests"): ("discover_requests", int),
+    ("discover", "k"): ("discover_k", int),
+    ("discover", "max_age_days"): ("discover_max_age_days", float),
+    ("serve", "token"): ("serve_token", str),
 }
+DISCOVER_SOURCES = ("artist", "genre", "related", "terms")
 _PATH_KEYS = {"config_dir", "data_dir", "cache_dir"}
 
 
@@ -182,10 +196,22 @@ def _apply(target: dict[str, Any], section: str, key: str, value: Any, where: st
     try:
         if kind == "bool":
             target[name] = _to_bool(value)
+        elif kind == "sources":
+            target[name] = _to_sources(value)
         else:
             target[name] = kind(value)
     except (TypeError, ValueError):
         raise ConfigError(f"bad value for {where}: {value!r}") from None
+
+
+def _to_sources(value: Any) -> tuple[str, ...]:
+    """A list of Discover sources (TOML array, or a comma-separated string from the environment)."""
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    names = tuple(dict.fromkeys(str(v).strip().lower() for v in items if str(v).strip()))
+    unknown = [n for n in names if n not in DISCOVER_SOURCES]
+    if unknown or not names:
+        raise ValueError(value)
+    return names
 
 
 def _to_bool(value: Any) -> bool:
@@ -230,6 +256,10 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("similarity.approximate_above must be 0 (never) or a number of tracks")
     if not 1 <= settings.ui_k <= 200:
         raise ConfigError("ui.k must be between 1 and 200")
+    if settings.discover_budget < 0 or settings.discover_requests < 0 or not 1 <= settings.discover_k <= 200:
+        raise ConfigError("discover: budget and requests must be 0 or more, k between 1 and 200")
+    if settings.discover_max_age_days <= 0:
+        raise ConfigError("discover.max_age_days must be positive")
 
 
 def ensure_writable_dir(path: Path, what: str) -> Path:

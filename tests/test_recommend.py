@@ -66,7 +66,7 @@ def test_drums_recommend_drums_and_never_the_seed(audio_library: tuple[Similarit
         assert isinstance(n, Neighbour)
         assert sum(s for _, s in n.groups) == pytest.approx(1.0, abs=1e-5)
         assert [s for _, s in n.groups] == sorted((s for _, s in n.groups), reverse=True)
-        assert n.reasons and n.reasons[0] == n.groups[0][0]
+        assert n.why() and n.why()[0][0] == n.groups[0][0]
     pads = recommend(index, tracks, [5], k=2, collapse_duplicates=False)
     assert {n.track.id for n in pads} <= {4, 6, 10}
 
@@ -130,8 +130,8 @@ def test_explanation_names_the_group_that_matches() -> None:
     index = SimilarityIndex(VectorMatrix("t", 1, ids, m), groups)
     tracks = {int(i): _track(int(i), f"Song {i}", f"Artist {i}") for i in ids}
     result = {n.track.id: n for n in recommend(index, tracks, [1], k=39)}
-    assert result[2].groups[0][0] == "timbre" and result[2].reasons == ("timbre",)
-    assert result[3].groups[0][0] == "rhythm" and result[3].reasons == ("rhythm",)
+    assert result[2].groups[0][0] == "timbre" and result[2].why()[0][0] == "timbre"
+    assert result[3].groups[0][0] == "rhythm" and result[3].why()[0][0] == "rhythm"
 
 
 def test_incrementally_added_tracks_are_recommended(audio_library: tuple[SimilarityIndex, dict[int, Track]]) -> None:

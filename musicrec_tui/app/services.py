@@ -9,20 +9,24 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeAlias, TypeVar
 
 from ..core.errors import StoreUnavailable
-from ..core.models import Job, Track
-from ..ingest.audio import Previews, TrackAudio
-from ..ingest.events import IngestEvent, IngestSummary
-from ..playback.base import Player
-from ..store.protocol import Library
-from .audio import PlayQueue, play_queue, track_audio
-from .export import write_export
-from .jobs import JobAction, JobOutcome, control_jobs
-from .recommend import Groups, Recommendation, Recommender
-from .search import Catalogue, SearchResult
-from .search import search as search_catalogue
+
+if TYPE_CHECKING:  # the use-cases' modules load on first use, in a worker: the TUI's first frame waits for none
+    from ..core.models import Job, Track
+    from ..ingest.audio import Previews, TrackAudio
+    from ..ingest.events import IngestEvent, IngestSummary
+    from ..playback.base import Player
+    from ..store.protocol import Library
+    from .audio import PlayQueue
+
+    # discover pulls numpy and the analysis in: imported when first used, not at start-up
+    from .discover import Discoverer, DiscoverOptions, DiscoverResult
+    from .discover import EventSink as DiscoverSink
+    from .jobs import JobAction, JobOutcome
+    from .recommend import Groups, Recommendation, Recommender
+    from .search import Catalogue, SearchResult
 
 T = TypeVar("T", covariant=True)
 
@@ -53,9 +57,9 @@ class Pipeline(Protocol):
     def close(self) -> None: ...
 
 
-EventSink = Callable[[IngestEvent], None]
+EventSink: TypeAlias = "Callable[[IngestEvent], None]"
 #: (library, on_event) -> a pipeline over that library whose events reach on_event from worker threads
-PipelineFactory = Callable[[Library, EventSink], Pipeline]
+PipelineFactory: TypeAlias = "Callable[[Library, EventSink], Pipeline]"
 #: (url) -> image bytes (artwork), raising MusicrecError/OSError when it cannot
 Downloader = Callable[[str], bytes]
 
@@ -74,6 +78,8 @@ class Services:
     artwork_dir: Path | None = None
     country: str = "US"
     search_limit: int = 50
+    #: (library) -> the Discoverer over it (app/discover.py); None: Discover is not available
+    make_discoverer: Callable[[Library], Discoverer] | None = None
 
 
 class Session:
@@ -82,11 +88,17 @@ class Session:
     def __init__(self, services: Services) -> None:
         self.services = services
         self._library: Library | None = None
+        self._discoverer: Discoverer | None = None
+        self._discover_lock = threading.Lock()
 
     # ---- the library
     def open(self) -> Library:
         """Open (or reopen) the library; StoreUnavailable and friends say why it cannot be."""
         self._library = self.services.open_library()
+        with self._discover_lock:  # a Discoverer works over one library: the next discovery builds a new one
+            discoverer, self._discoverer = self._discoverer, None
+        if discoverer is not None:
+            discoverer.close()
         return self._library
 
     @property
@@ -100,6 +112,10 @@ class Session:
         return self._library
 
     def close(self) -> None:
+        with self._discover_lock:
+            discoverer, self._discoverer = self._discoverer, None
+        if discoverer is not None:
+            discoverer.close()  # stops its analysis processes
         library, self._library = self._library, None
         if library is not None:
             library.close()
@@ -111,6 +127,8 @@ class Session:
     # ---- use-cases
     def search(self, term: str) -> list[SearchResult]:
         """The catalogue's songs for `term`, flagged with what the library holds (when it is open)."""
+        from .search import search as search_catalogue
+
         s = self.services
         return search_catalogue(s.catalogue.get(), self._library, term, s.search_limit, s.country)
 
@@ -119,9 +137,13 @@ class Session:
 
     def audio(self, track: Track) -> TrackAudio:
         """A local file with `track`'s audio: its own file, or its preview (downloaded into the cache)."""
+        from .audio import track_audio
+
         return track_audio(track, self._library, self.services.previews.get(), self.lookup)
 
     def play_queue(self, tracks: Sequence[Track], start: int = 0) -> PlayQueue:
+        from .audio import play_queue
+
         return play_queue(tracks, start, self.audio)
 
     def play(self, tracks: Sequence[Track], start: int = 0) -> PlayQueue:
@@ -142,10 +164,25 @@ class Session:
         index = self.services.recommender.for_library(self.library)
         return index.explain([int(t.id or 0) for t in seeds], int(track.id or 0))
 
+    def discover(self, seeds: Sequence[Track], options: DiscoverOptions | None = None, *,
+                 on_event: DiscoverSink | None = None, cancel: threading.Event | None = None) -> DiscoverResult:
+        """New songs from the catalogue around `seeds`, ranked by sound (app/discover.py); nothing is added to the
+        library. Options default to the [discover] settings. `on_event` gets progress and the ranking so far,
+        from this (worker) thread."""
+        with self._discover_lock:
+            if self._discoverer is None:
+                if self.services.make_discoverer is None:
+                    raise StoreUnavailable("Discover is not available here")
+                self._discoverer = self.services.make_discoverer(self.library)
+            discoverer = self._discoverer
+        return discoverer.run(list(seeds), options, on_event=on_event, cancel=cancel)
+
     def jobs(self) -> list[Job]:
         return self.library.list_jobs()
 
     def control_jobs(self, action: JobAction) -> JobOutcome:
+        from .jobs import control_jobs
+
         return control_jobs(self.library, action)
 
     def delete_track(self, track: Track) -> bool:
@@ -155,4 +192,6 @@ class Session:
         return self.services.make_pipeline(self.library, on_event)
 
     def export(self, path: Path, rec: Recommendation) -> Path:
+        from .export import write_export
+
         return write_export(path, rec)

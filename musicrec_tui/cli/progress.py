@@ -6,7 +6,7 @@ import threading
 from typing import TextIO
 
 from ..core.models import JobState
-from ..ingest.events import IngestEvent, IngestSummary
+from ..ingest.events import EventKind, IngestEvent, IngestSummary
 from ..textfmt import clean
 
 BAR = 24
@@ -25,14 +25,14 @@ class ProgressPrinter:
         with self._lock:
             if self.live:
                 self._live(event)
-            elif event.kind == "job" and event.state in (JobState.DONE, JobState.FAILED):
+            elif event.kind is EventKind.JOB and event.state in (JobState.DONE, JobState.FAILED):
                 self.out.write(_track_line(event) + "\n")
-            elif event.kind == "error":
+            elif event.kind is EventKind.ERROR:
                 self.out.write(f"error: {event.error}\n")
             self.out.flush()
 
     def _live(self, event: IngestEvent) -> None:
-        if event.kind == "job" and event.state is JobState.FAILED:
+        if event.kind is EventKind.JOB and event.state is JobState.FAILED:
             self._clear()
             self.out.write(_track_line(event) + "\n")
         p = event.progress

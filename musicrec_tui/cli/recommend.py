@@ -21,6 +21,7 @@ def register(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from ..app.audio import title_of
     from ..app.factory import make_library
     from ..app.recommend import LibraryIndex
     from ..store.matrix_cache import index_dir
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         emit_json(rec.to_json())
         return EXIT_OK
     ext = similar.extractor
-    names = ", ".join(f"{t.artist} — {t.title} (id {t.id})" if t.artist else f"{t.title} (id {t.id})" for t in seeds)
+    names = ", ".join(f"{title_of(t)} (id {t.id})" for t in seeds)
     print(f"Similar to {names}  [{ext.name} v{ext.version}, hubness {settings.hubness}]")
     if not rec.neighbours:
         print("No other analysed tracks yet: ingest more music.")

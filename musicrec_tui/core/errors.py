@@ -64,6 +64,3 @@ class DecodeError(MusicrecError):
 class AnalysisError(MusicrecError):
     """A feature extractor could not produce a vector."""
 
-
-class PlaybackUnavailable(MusicrecError):
-    """Audio output is off on this machine; the message says why."""

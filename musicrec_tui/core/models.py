@@ -52,7 +52,7 @@ class Track:
         return replace(self, id=track_id)
 
     def to_json(self) -> dict[str, object]:
-        """The stable JSON shape of a library row (see DESIGN.md, CLI contract)."""
+        """The stable JSON shape of a library row (`library --json`, see README.md)."""
         return {
             "id": self.id,
             "source": self.source,
@@ -99,10 +99,6 @@ class JobState(StrEnum):
     ANALYSING = "analysing"
     DONE = "done"
     FAILED = "failed"
-
-    @property
-    def finished(self) -> bool:
-        return self in (JobState.DONE, JobState.FAILED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,8 +153,3 @@ class Neighbour:
         if total <= 0:
             return ()
         return tuple(sorted(((g, share / total) for g, share in positive), key=lambda gs: (-gs[1], gs[0])))
-
-    @property
-    def reasons(self) -> tuple[str, ...]:
-        """The groups that made it similar: at least 15 % of what pulled the two together, largest first."""
-        return tuple(g for g, share in self.why() if share >= 0.15)

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..core.errors import MusicrecError, NotFound, PreviewGone
-from ..core.fetch import CachedPreview
 from ..core.files import sha256_file
 from ..core.models import SOURCE_FILE, Track
+
+if TYPE_CHECKING:  # core.fetch imports requests: not on the TUI's start-up path
+    from ..core.fetch import CachedPreview
 
 #: iTunes trackIds -> the catalogue's current Tracks (ItunesClient.lookup)
 Lookup = Callable[[list[int]], list[Track]]

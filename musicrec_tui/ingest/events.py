@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from enum import StrEnum
 from statistics import median
 from typing import Any
 
@@ -23,11 +24,19 @@ def reason_key(error: str) -> str:
     return error.split(":", 1)[0].strip() or error
 
 
+class EventKind(StrEnum):
+    """What an IngestEvent reports (its JSON "event" field)."""
+
+    JOB = "job"  # a job moved to a new state
+    ALREADY = "already"  # the track is in the library with a current vector: nothing to do
+    ERROR = "error"  # the run stopped (the library failed)
+
+
 @dataclass(frozen=True, slots=True)
 class IngestEvent:
-    """A job moved to `state` (queued, downloading, analysing, done, failed), or `kind` "already" / "summary"."""
+    """A job moved to `state` (queued, downloading, analysing, done, failed), or `kind` ALREADY / ERROR."""
 
-    kind: str
+    kind: EventKind
     track: Track | None = None
     state: JobState | None = None
     job_id: int | None = None
@@ -37,7 +46,7 @@ class IngestEvent:
     progress: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"event": self.kind}
+        out: dict[str, Any] = {"event": self.kind.value}
         if self.job_id is not None:
             out["job_id"] = self.job_id
         if self.state is not None:

@@ -29,7 +29,7 @@ from ..core.models import SOURCE_FILE, SOURCE_ITUNES, FeatureVector, Job, JobSta
 from ..store.protocol import Library
 from .analysis import AnalysisResult, analyse_file, warm_up
 from .audio import audio_for
-from .events import IngestEvent, IngestSummary
+from .events import EventKind, IngestEvent, IngestSummary
 
 EventSink = Callable[[IngestEvent], None]
 STALE_LEASE_S = 900.0  # a job held this long by a worker on another host is given back
@@ -87,7 +87,7 @@ class IngestPipeline:
                 self.library.update_job(job.id, JobState.FAILED, error=reason)
                 self._record_failure(job, reason)
             else:
-                self._emit(IngestEvent("job", track=job.track, state=JobState.QUEUED, job_id=job.id))
+                self._emit(IngestEvent(EventKind.JOB, track=job.track, state=JobState.QUEUED, job_id=job.id))
         return jobs
 
     def _already(self, track: Track) -> bool:
@@ -100,7 +100,7 @@ class IngestPipeline:
             return False
         with self._lock:
             self._summary.already += 1
-        self._emit(IngestEvent("already", track=stored, track_id=stored.id))
+        self._emit(IngestEvent(EventKind.ALREADY, track=stored, track_id=stored.id))
         return True
 
     # ---- running --------------------------------------------------------------------------------------
@@ -153,7 +153,7 @@ class IngestPipeline:
             try:
                 claimed = self.library.claim_jobs(self.worker_id, limit=1)
             except StoreError as exc:
-                self._emit(IngestEvent("error", error=exc.one_line()))
+                self._emit(IngestEvent(EventKind.ERROR, error=exc.one_line()))
                 cancel.set()
                 return
             if not claimed:
@@ -163,14 +163,14 @@ class IngestPipeline:
     def _process(self, job: Job, cancel: threading.Event) -> None:
         track = job.track
         timings: dict[str, float] = {}
-        self._emit(IngestEvent("job", track=track, state=JobState.DOWNLOADING, job_id=job.id))
+        self._emit(IngestEvent(EventKind.JOB, track=track, state=JobState.DOWNLOADING, job_id=job.id))
         try:
             t0 = time.perf_counter()
             audio = audio_for(track, self.cache, self._lookup)
             track, path, sha256 = audio.track, audio.path, audio.sha256
             timings["download"] = (time.perf_counter() - t0) * 1000
             self.library.update_job(job.id, JobState.ANALYSING, worker=self.worker_id)
-            self._emit(IngestEvent("job", track=track, state=JobState.ANALYSING, job_id=job.id))
+            self._emit(IngestEvent(EventKind.JOB, track=track, state=JobState.ANALYSING, job_id=job.id))
             result = self._analyse(path, cancel)
             timings["decode"], timings["analysis"] = result.decode_ms, result.analysis_ms
             if self.extra:
@@ -203,7 +203,7 @@ class IngestPipeline:
             self._summary.done += 1
             for stage, ms in timings.items():
                 self._summary.timings_ms[stage].append(ms)
-        self._emit(IngestEvent("job", track=stored, state=JobState.DONE, job_id=job.id, track_id=stored.id,
+        self._emit(IngestEvent(EventKind.JOB, track=stored, state=JobState.DONE, job_id=job.id, track_id=stored.id,
                                timings_ms=timings))
 
     def _analyse(self, path: Path, cancel: threading.Event) -> AnalysisResult:
@@ -257,7 +257,7 @@ class IngestPipeline:
     def _record_failure(self, job: Job, reason: str, timings: dict[str, float] | None = None) -> None:
         with self._lock:
             self._summary.failed.append((job.track, reason))
-        self._emit(IngestEvent("job", track=job.track, state=JobState.FAILED, job_id=job.id, error=reason,
+        self._emit(IngestEvent(EventKind.JOB, track=job.track, state=JobState.FAILED, job_id=job.id, error=reason,
                                timings_ms=timings or {}))
 
     def _emit(self, event: IngestEvent) -> None:

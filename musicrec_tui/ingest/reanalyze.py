@@ -13,7 +13,7 @@ from ..core import features
 from ..core.models import FeatureVector, JobState, Track
 from ..store.protocol import Library
 from .analysis import analyse_file, warm_up
-from .events import IngestEvent, IngestSummary
+from .events import EventKind, IngestEvent, IngestSummary
 
 NOT_CACHED = "preview not cached: ingest the track again to download it"
 
@@ -31,7 +31,7 @@ def reanalyze(library: Library, extractor: str | None = None, *, workers: int = 
     emit = on_event or (lambda _e: None)
 
     def event(track: Track, state: JobState, error: str | None = None) -> None:
-        emit(IngestEvent("job", track=track, state=state, error=error, track_id=track.id,
+        emit(IngestEvent(EventKind.JOB, track=track, state=state, error=error, track_id=track.id,
                          progress=summary.progress(len(tracks), time.perf_counter() - started)))
 
     todo: list[tuple[Track, str]] = []

@@ -8,14 +8,14 @@ from textual.message import Message
 
 from ..app.jobs import JobAction
 from ..core.models import JobState, Track
-from ..ingest.events import IngestEvent
+from ..ingest.events import EventKind, IngestEvent
 
 
 @dataclass(frozen=True, slots=True)
 class IngestUpdate:
     """An ingest event (ingest/events.py IngestEvent) reduced to what the Ingest pane shows."""
 
-    kind: str
+    kind: EventKind
     job_id: int | None
     track: Track | None
     state: JobState | None
@@ -105,3 +105,11 @@ class RememberUi(Message):
     def __init__(self, **values: object) -> None:
         super().__init__()
         self.values = values
+
+
+class ArtworkWanted(Message):
+    """The player bar wants the artwork of the track playing now (None: show none)."""
+
+    def __init__(self, track: Track | None) -> None:
+        super().__init__()
+        self.track = track

@@ -36,7 +36,8 @@ def build_app(isolated_env: Path, tmp_path: Path, fake_itunes: FakeItunes) -> It
 
 
 async def settle(app: MusicrecApp, pilot: Any, rounds: int = 3) -> None:
-    """Let thread workers finish and their call_from_thread/post_message updates land (PITFALLS.md)."""
+    """Let thread workers finish and their call_from_thread/post_message updates land (docs/ARCHITECTURE.md,
+    Testing)."""
     for _ in range(rounds):
         await app.workers.wait_for_complete()
         await pilot.pause()

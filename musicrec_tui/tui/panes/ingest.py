@@ -12,6 +12,7 @@ from textual.widgets import ProgressBar, Static
 
 from ...app.jobs import JobAction
 from ...core.models import Job, JobState, Track
+from ...ingest.events import EventKind
 from ...textfmt import clean
 from ..messages import IngestUpdate, JobsRequested
 from ..widgets.lists import KeyTable
@@ -81,7 +82,7 @@ class IngestPane(Vertical):
         """One event from the pipeline."""
         if update.rate_per_min is not None:
             self.rate = update.rate_per_min
-        if update.kind == "job" and update.job_id is not None and update.state is not None:
+        if update.kind is EventKind.JOB and update.job_id is not None and update.state is not None:
             table = self.query_one("#ingest-table", KeyTable)
             key = str(update.job_id)
             if key in table.rows:

@@ -10,10 +10,13 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from ...core.models import Track
+from ...playback.base import Player, PlayerState
 from ...textfmt import clean
+from ..messages import ArtworkWanted
 
 POLL_SECONDS = 0.2
-ICONS = {"playing": "▶", "paused": "⏸", "stopped": "■", "idle": "■", "ended": "■", "error": "⚠", "off": "🔇"}
+ICONS = {PlayerState.PLAYING: "▶", PlayerState.PAUSED: "⏸", PlayerState.STOPPED: "■", PlayerState.IDLE: "■",
+         PlayerState.ENDED: "■", PlayerState.ERROR: "⚠", PlayerState.OFF: "🔇"}
 
 
 def clock(seconds: float) -> str:
@@ -39,10 +42,10 @@ class PlayerBar(Horizontal):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.player: Any = None
+        self.player: Player | None = None
         self._said_off = False
-        self._last: tuple[Any, ...] | None = None
-        self._art_key: tuple[Any, ...] | None = None
+        self._last: tuple[object, ...] | None = None
+        self._art_key: tuple[int, str] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="artwork")
@@ -54,21 +57,21 @@ class PlayerBar(Horizontal):
     def on_mount(self) -> None:
         self.set_interval(POLL_SECONDS, self.poll)
 
-    def attach(self, player: Any) -> None:
+    def attach(self, player: Player) -> None:
         self.player = player
         self.poll()
 
     def current_track(self) -> Track | None:
         """The track playing now: the key the app gave its queue item."""
-        key = getattr(self.player.snapshot(), "key", None) if self.player is not None else None
+        key = self.player.snapshot().key if self.player is not None else None
         return key if isinstance(key, Track) else None
 
     def poll(self) -> None:
         if self.player is None:
             return
         snap = self.player.snapshot()
-        state = str(getattr(snap.state, "value", snap.state))
-        if state == "off":
+        state = snap.state
+        if state is PlayerState.OFF:
             if not self._said_off:
                 self._said_off = True
                 self.add_class("off")
@@ -86,12 +89,12 @@ class PlayerBar(Horizontal):
         art_key = (snap.index, snap.title)
         if art_key != self._art_key:
             self._art_key = art_key
-            self.app.request_artwork(self.current_track() if state != "idle" else None)  # type: ignore[attr-defined]
+            self.post_message(ArtworkWanted(self.current_track() if state is not PlayerState.IDLE else None))
         icon = ICONS.get(state, "■")
-        if state in ("playing", "paused", "stopped") and snap.title:
+        if state in (PlayerState.PLAYING, PlayerState.PAUSED, PlayerState.STOPPED) and snap.title:
             queue = f"  [dim]{snap.index + 1}/{snap.queue_length}[/dim]" if snap.queue_length > 1 else ""
             now = f"{icon} [b]{clean(snap.title)}[/b]{queue}"
-        elif state == "error":
+        elif state is PlayerState.ERROR:
             now = f"{icon} [b red]{clean(snap.reason)}[/b red]"
         else:
             now = f"{icon} Nothing playing — [b]l[/b] listens to the highlighted song"
