@@ -70,6 +70,7 @@ class Settings:
     extractor: str | None = None
     hubness: str = "mp"
     explainer: str | None = "handcrafted"
+    approximate_above: int = 1_000_000  # rows from which recommend uses an approximate graph (0: never)
     analysis_workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
     download_workers: int = 4
     playback_device: str | None = None
@@ -78,6 +79,11 @@ class Settings:
     ui_pane: str | None = None
     ui_k: int = 10
     ui_exclude_artist: bool = False
+    discover_sources: tuple[str, ...] = ("artist", "genre", "related", "terms")
+    discover_budget: int = 50
+    discover_requests: int = 12
+    discover_k: int = 20
+    discover_max_age_days: float = 30.0
     serve_token: str | None = field(default=None, repr=False)  # `musicrec serve`: a secret, never shown
 
     @property
@@ -114,14 +120,21 @@ _KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("analysis", "workers"): ("analysis_workers", int),
     ("similarity", "hubness"): ("hubness", str),
     ("similarity", "explainer"): ("explainer", str),
+    ("similarity", "approximate_above"): ("approximate_above", int),
     ("analysis", "download_workers"): ("download_workers", int),
     ("playback", "device"): ("playback_device", str),
     ("ui", "theme"): ("ui_theme", str),
     ("ui", "pane"): ("ui_pane", str),
     ("ui", "k"): ("ui_k", int),
     ("ui", "exclude_artist"): ("ui_exclude_artist", "bool"),
+    ("discover", "sources"): ("discover_sources", "sources"),
+    ("discover", "budget"): ("discover_budget", int),
+    ("discover", "requests"): ("discover_requests", int),
+    ("discover", "k"): ("discover_k", int),
+    ("discover", "max_age_days"): ("discover_max_age_days", float),
     ("serve", "token"): ("serve_token", str),
 }
+DISCOVER_SOURCES = ("artist", "genre", "related", "terms")
 _PATH_KEYS = {"config_dir", "data_dir", "cache_dir"}
 
 
@@ -183,10 +196,22 @@ def _apply(target: dict[str, Any], section: str, key: str, value: Any, where: st
     try:
         if kind == "bool":
             target[name] = _to_bool(value)
+        elif kind == "sources":
+            target[name] = _to_sources(value)
         else:
             target[name] = kind(value)
     except (TypeError, ValueError):
         raise ConfigError(f"bad value for {where}: {value!r}") from None
+
+
+def _to_sources(value: Any) -> tuple[str, ...]:
+    """A list of Discover sources (TOML array, or a comma-separated string from the environment)."""
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    names = tuple(dict.fromkeys(str(v).strip().lower() for v in items if str(v).strip()))
+    unknown = [n for n in names if n not in DISCOVER_SOURCES]
+    if unknown or not names:
+        raise ValueError(value)
+    return names
 
 
 def _to_bool(value: Any) -> bool:
@@ -227,8 +252,14 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("worker counts must be at least 1")
     if settings.hubness not in ("none", "mp"):
         raise ConfigError(f"similarity.hubness must be none or mp, not {settings.hubness!r}")
+    if settings.approximate_above < 0:
+        raise ConfigError("similarity.approximate_above must be 0 (never) or a number of tracks")
     if not 1 <= settings.ui_k <= 200:
         raise ConfigError("ui.k must be between 1 and 200")
+    if settings.discover_budget < 0 or settings.discover_requests < 0 or not 1 <= settings.discover_k <= 200:
+        raise ConfigError("discover: budget and requests must be 0 or more, k between 1 and 200")
+    if settings.discover_max_age_days <= 0:
+        raise ConfigError("discover.max_age_days must be positive")
 
 
 def ensure_writable_dir(path: Path, what: str) -> Path:

@@ -27,8 +27,18 @@ Faults:
 - `server_limit(per_minute)`: like Apple, a server-side limit below the client's; going over it starts a 60 s
   403 window.
 - Preview content per track: kinds "chord:<n>", "drums:<bpm>", "noise:<seed>", "sweep", "silent", "short",
-  "corrupt", "large" (see Previews), and "gone" (the preview URL answers 404).
+  "corrupt", "large" (see Previews), "file:<path>" (a real audio file's bytes, for benchmarks), and "gone" (the
+  preview URL answers 404).
 - `add_chaos()` switches every fault on at once and says how each track must end.
+
+Artists and genres (what Discover walks): `add_artist(artist_id, name, genre)` registers an artist; songs added
+with `artist_id=` belong to it (otherwise each song gets an artist id of its own, as before). `lookup?id=A,B`
+answers like Apple: a song id gives the song; an artist id gives the artist record (`wrapperType` "artist",
+`artistType`, `artistLinkUrl`, `amgArtistId`, `primaryGenreName`, `primaryGenreId`), and with `entity=song` it is
+followed by up to `limit` (default 50) of the artist's songs; a collection id likewise gives the collection
+record, then its songs. `search` honours `attribute` (artistTerm, albumTerm, songTerm, genreIndex: the term
+matches the genre's name) and otherwise matches every word in title, artist, album and genre. Genre names map to
+Apple's genre ids (GENRE_IDS).
 """
 
 from __future__ import annotations
@@ -70,6 +80,16 @@ HOSTILE_STRINGS = (
     "<script>alert(1)</script>",
     "../../etc/passwd",
 )
+
+
+# Apple's top-level music genre ids (primaryGenreId of artist records; songs only carry the name)
+GENRE_IDS = {
+    "Blues": 2, "Comedy": 3, "Children's Music": 4, "Classical": 5, "Country": 6, "Electronic": 7, "Holiday": 8,
+    "Opera": 9, "Singer/Songwriter": 10, "Jazz": 11, "Latino": 12, "New Age": 13, "Pop": 14, "R&B/Soul": 15,
+    "Soundtrack": 16, "Dance": 17, "Hip-Hop/Rap": 18, "World": 19, "Alternative": 20, "Rock": 21,
+    "Christian & Gospel": 22, "Vocal": 23, "Reggae": 24, "Easy Listening": 25, "J-Pop": 27, "Anime": 29,
+    "Instrumental": 53, "Metal": 1153,
+}
 
 
 class FakeClock:
@@ -132,6 +152,10 @@ class Previews:
         if name == "corrupt":
             rng = np.random.default_rng(7)
             return b"\x00\x00\x00\x18ftypM4A " + rng.integers(0, 256, 60_000, dtype=np.uint8).tobytes()
+        if name == "file":  # a real recording, served as is (the benchmarks' corpora)
+            from pathlib import Path
+
+            return Path(arg).read_bytes()
         if name == "large":
             # ~840 KB at the default length, 8x the others (under 100 KB); 3.5x them for 30 s previews
             return synth.encode(synth.noise(seconds=max(30.0, 2 * s), seed=3), bitrate=320_000)
@@ -171,6 +195,7 @@ class FakeItunes:
         self.previews = previews or Previews()
         self.clock = clock or FakeClock()
         self.catalogue: dict[int, dict[str, Any]] = {}
+        self.artists: dict[int, dict[str, Any]] = {}
         self.extra_results: list[dict[str, Any]] = []
         self.raw: dict[str, bytes] = {}
         self.requests: list[Request] = []
@@ -198,12 +223,26 @@ class FakeItunes:
 
     # -- catalogue ----------------------------------------------------------------------------------------
 
+    def add_artist(self, artist_id: int, name: str, genre: str = "Electronic") -> dict[str, Any]:
+        """Register an artist (the record `lookup?id=ARTIST` answers with); add its songs with artist_id=."""
+        record: dict[str, Any] = {
+            "wrapperType": "artist", "artistType": "Artist", "artistName": name,
+            "artistLinkUrl": f"https://music.apple.com/us/artist/x/{artist_id}?uo=4", "artistId": artist_id,
+            "amgArtistId": 400_000 + artist_id % 100_000, "primaryGenreName": genre,
+            "primaryGenreId": GENRE_IDS.get(genre, 7),
+        }
+        self.artists[artist_id] = record
+        return record
+
     def add_track(self, track_id: int, title: str, artist: str, *, preview: str | None = "chord:0",
+                  artist_id: int | None = None, collection_id: int | None = None,
                   **fields: Any) -> dict[str, Any]:
-        """Add a song; `preview` is a Previews kind, or None for a result without previewUrl."""
+        """Add a song; `preview` is a Previews kind, or None for a result without previewUrl. Without
+        `artist_id` / `collection_id` the song gets ids of its own."""
         item: dict[str, Any] = {
             "wrapperType": "track", "kind": "song",
-            "artistId": 900_000 + track_id % 100_000, "collectionId": 800_000 + track_id % 100_000,
+            "artistId": artist_id if artist_id is not None else 900_000 + track_id % 100_000,
+            "collectionId": collection_id if collection_id is not None else 800_000 + track_id % 100_000,
             "trackId": track_id, "artistName": artist,
             "collectionName": fields.pop("album", f"{artist} Album"),
             "trackName": title, "collectionCensoredName": f"{artist} Album", "trackCensoredName": title,
@@ -344,19 +383,60 @@ class FakeItunes:
 
     def _search(self, query: dict[str, str]) -> list[dict[str, Any]]:
         term = query.get("term", "").lower()
-        limit = int(query.get("limit", "50") or 50)
+        limit = _int_param(query.get("limit"), 50)
         words = term.split()
-        hits = [item for item in self.catalogue.values()
-                if all(w in f"{item['trackName']} {item['artistName']} {item['collectionName']}".lower()
-                       for w in words)]
+        fields = {"artistTerm": ("artistName",), "albumTerm": ("collectionName",), "songTerm": ("trackName",),
+                  "genreIndex": ("primaryGenreName",)}.get(query.get("attribute", ""),
+                                                           ("trackName", "artistName", "collectionName"))
+        if query.get("attribute") == "genreIndex":
+            hits = [item for item in self.catalogue.values() if str(item.get("primaryGenreName", "")).lower() == term]
+        else:
+            hits = [item for item in self.catalogue.values()
+                    if all(w in " ".join(str(item.get(f, "")) for f in fields).lower() for w in words)]
         return (hits + list(self.extra_results))[:limit]
 
     def _lookup(self, query: dict[str, str]) -> list[dict[str, Any]]:
-        out = []
+        out: list[dict[str, Any]] = []
+        songs = query.get("entity") == "song"
+        limit = _int_param(query.get("limit"), 50)
         for text in query.get("id", "").split(","):
-            if text.strip().isdigit() and int(text) in self.catalogue:
-                out.append(self.catalogue[int(text)])
+            if not text.strip().isdigit():
+                continue
+            wanted = int(text)
+            if wanted in self.catalogue:
+                out.append(self.catalogue[wanted])
+                continue
+            by_artist = [i for i in self.catalogue.values() if i["artistId"] == wanted]
+            by_collection = [i for i in self.catalogue.values() if i["collectionId"] == wanted]
+            if wanted in self.artists or by_artist:
+                out.append(self.artists.get(wanted) or _artist_record(by_artist[0]))
+                if songs:
+                    out.extend(by_artist[:limit])
+            elif by_collection:
+                out.append(_collection_record(by_collection[0]))
+                if songs:
+                    out.extend(by_collection[:limit])
         return out
+
+
+def _int_param(text: str | None, default: int) -> int:
+    return int(text) if text and text.strip().isdigit() else default
+
+
+def _artist_record(song: dict[str, Any]) -> dict[str, Any]:
+    genre = str(song.get("primaryGenreName", "Electronic"))
+    return {"wrapperType": "artist", "artistType": "Artist", "artistName": song["artistName"],
+            "artistLinkUrl": f"https://music.apple.com/us/artist/x/{song['artistId']}?uo=4",
+            "artistId": song["artistId"], "primaryGenreName": genre, "primaryGenreId": GENRE_IDS.get(genre, 7)}
+
+
+def _collection_record(song: dict[str, Any]) -> dict[str, Any]:
+    return {"wrapperType": "collection", "collectionType": "Album", "artistId": song["artistId"],
+            "collectionId": song["collectionId"], "artistName": song["artistName"],
+            "collectionName": song["collectionName"], "collectionCensoredName": song["collectionName"],
+            "collectionPrice": 9.99, "collectionExplicitness": "notExplicit", "trackCount": 12,
+            "country": "USA", "currency": "USD", "releaseDate": "2011-05-02T07:00:00Z",
+            "primaryGenreName": song.get("primaryGenreName", "Electronic")}
 
 
 class _QuietServer(ThreadingHTTPServer):

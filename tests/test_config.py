@@ -105,6 +105,18 @@ def test_example_config_is_valid_and_states_the_defaults(isolated_env: Path) -> 
     d = load_settings(env={})
     for name in ("itunes_base_url", "itunes_country", "itunes_rate_per_minute", "itunes_timeout",
                  "itunes_max_retries", "itunes_transient_retries", "cache_keep_previews", "cache_max_mb",
-                 "preview_max_mb", "hubness", "explainer", "download_workers", "ui_k", "ui_exclude_artist"):
+                 "preview_max_mb", "hubness", "explainer", "download_workers", "ui_k", "ui_exclude_artist",
+                 "discover_sources", "discover_budget", "discover_requests", "discover_k", "discover_max_age_days"):
         assert getattr(s, name) == getattr(d, name), name
     assert s.extractor == "musicnn"
+
+
+def test_discover_settings(isolated_env: Path) -> None:
+    cfg = isolated_env / "d.toml"
+    cfg.write_text('[discover]\nsources = ["genre", "Terms"]\nbudget = 10\nrequests = 4\nmax_age_days = 2\n')
+    s = load_settings(cfg, env={})
+    assert (s.discover_sources, s.discover_budget, s.discover_requests, s.discover_max_age_days) == (
+        ("genre", "terms"), 10, 4, 2.0)
+    cfg.write_text('[discover]\nsources = ["genre", "charts"]\n')
+    with pytest.raises(ConfigError, match="discover"):
+        load_settings(cfg, env={})

@@ -311,3 +311,13 @@ def test_failed_write_leaves_the_change_counter_alone(library) -> None:
         library._bump(cur)
         raise ValueError("rolled back")
     assert library.change_counter() == before
+
+
+def test_find_tracks_answers_many_keys_in_one_call(library) -> None:
+    stored = [library.upsert_track(Track("itunes", str(5000 + i), f"t{i}", "a")) for i in range(450)]
+    local = library.upsert_track(Track("file", "/music/x [live].flac", "x", "b"))
+    keys = [t.key for t in stored] + [local.key, ("itunes", "404"), ("file", "/nowhere.mp3")]
+    found = library.find_tracks(keys)  # 453 keys: more than one 400-key chunk
+    assert set(found) == {t.key for t in stored} | {local.key}
+    assert found[local.key] == local and found[stored[3].key] == stored[3]
+    assert library.find_tracks([]) == {}

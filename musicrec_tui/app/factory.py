@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # kept out of the TUI's start-up path: the clients are built 
     from ..playback.base import Player
     from ..store.base import SqlLibrary
     from ..store.protocol import Library
+    from .discover import Discoverer
     from .search import Catalogue
     from .services import EventSink, Services
 
@@ -22,14 +23,18 @@ INTERACTIVE_RETRIES = 3  # throttling retries for searches made from the app (th
 ARTWORK_MAX_BYTES = 2 * 1024 * 1024
 
 
-def make_itunes_client(settings: Settings, *, max_retries: int | None = None) -> ItunesClient:
-    """The catalogue client; `max_retries` (fewer for an interactive search) wins over settings."""
+def make_itunes_client(settings: Settings, *, max_retries: int | None = None,
+                       sleep: Callable[[float], None] | None = None) -> ItunesClient:
+    """The catalogue client; `max_retries` (fewer for an interactive search) wins over settings. `sleep` paces
+    and backs off (Discover passes one that a cancel interrupts)."""
+    import time
+
     from ..core.itunes import ItunesClient
 
     return ItunesClient(settings.itunes_base_url, rate_per_minute=settings.itunes_rate_per_minute,
                         timeout=settings.itunes_timeout,
                         max_retries=settings.itunes_max_retries if max_retries is None else max_retries,
-                        transient_retries=settings.itunes_transient_retries)
+                        transient_retries=settings.itunes_transient_retries, sleep=sleep or time.sleep)
 
 
 def make_cache(settings: Settings, *, check: str = "probe", max_file_bytes: int | None = None,
@@ -109,6 +114,13 @@ def make_services(settings: Settings, *, catalogue: Catalogue | None = None, pla
         return make_pipeline(settings, library, cache=previews.get(), on_event=on_event, workers=workers,
                              catalogue=client.get())
 
+    def discoverer(library: Library) -> Discoverer:
+        from .discover import Discoverer
+
+        # its own client: Discover's requests wait out throttling (the full retries), and a cancel interrupts them
+        return Discoverer(settings, library, cache=previews.get(), workers=workers,
+                          client_factory=lambda sleep: make_itunes_client(settings, sleep=sleep))
+
     return Services(
         open_library=lambda: make_library(settings),
         catalogue=client,
@@ -119,4 +131,5 @@ def make_services(settings: Settings, *, catalogue: Catalogue | None = None, pla
         download=download_bytes if artwork else None,
         artwork_dir=settings.paths.artwork_dir,
         country=settings.itunes_country,
+        make_discoverer=discoverer,
     )

@@ -20,6 +20,10 @@ if TYPE_CHECKING:  # the use-cases' modules load on first use, in a worker: the 
     from ..playback.base import Player
     from ..store.protocol import Library
     from .audio import PlayQueue
+
+    # discover pulls numpy and the analysis in: imported when first used, not at start-up
+    from .discover import Discoverer, DiscoverOptions, DiscoverResult
+    from .discover import EventSink as DiscoverSink
     from .jobs import JobAction, JobOutcome
     from .recommend import Groups, Recommendation, Recommender
     from .search import Catalogue, SearchResult
@@ -74,6 +78,8 @@ class Services:
     artwork_dir: Path | None = None
     country: str = "US"
     search_limit: int = 50
+    #: (library) -> the Discoverer over it (app/discover.py); None: Discover is not available
+    make_discoverer: Callable[[Library], Discoverer] | None = None
 
 
 class Session:
@@ -82,11 +88,17 @@ class Session:
     def __init__(self, services: Services) -> None:
         self.services = services
         self._library: Library | None = None
+        self._discoverer: Discoverer | None = None
+        self._discover_lock = threading.Lock()
 
     # ---- the library
     def open(self) -> Library:
         """Open (or reopen) the library; StoreUnavailable and friends say why it cannot be."""
         self._library = self.services.open_library()
+        with self._discover_lock:  # a Discoverer works over one library: the next discovery builds a new one
+            discoverer, self._discoverer = self._discoverer, None
+        if discoverer is not None:
+            discoverer.close()
         return self._library
 
     @property
@@ -100,6 +112,10 @@ class Session:
         return self._library
 
     def close(self) -> None:
+        with self._discover_lock:
+            discoverer, self._discoverer = self._discoverer, None
+        if discoverer is not None:
+            discoverer.close()  # stops its analysis processes
         library, self._library = self._library, None
         if library is not None:
             library.close()
@@ -147,6 +163,19 @@ class Session:
         """Why `track` is like the seeds (the explanation a recommendation carries)."""
         index = self.services.recommender.for_library(self.library)
         return index.explain([int(t.id or 0) for t in seeds], int(track.id or 0))
+
+    def discover(self, seeds: Sequence[Track], options: DiscoverOptions | None = None, *,
+                 on_event: DiscoverSink | None = None, cancel: threading.Event | None = None) -> DiscoverResult:
+        """New songs from the catalogue around `seeds`, ranked by sound (app/discover.py); nothing is added to the
+        library. Options default to the [discover] settings. `on_event` gets progress and the ranking so far,
+        from this (worker) thread."""
+        with self._discover_lock:
+            if self._discoverer is None:
+                if self.services.make_discoverer is None:
+                    raise StoreUnavailable("Discover is not available here")
+                self._discoverer = self.services.make_discoverer(self.library)
+            discoverer = self._discoverer
+        return discoverer.run(list(seeds), options, on_event=on_event, cancel=cancel)
 
     def jobs(self) -> list[Job]:
         return self.library.list_jobs()

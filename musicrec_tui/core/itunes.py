@@ -25,7 +25,7 @@ import threading
 import time
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -37,7 +37,8 @@ from .models import SOURCE_ITUNES, Track
 from .netutil import describe, strip_query, unresolvable
 from .ratelimit import Clock, Sleep, TokenBucket, backoff_delay, parse_retry_after
 
-__all__ = ["DEFAULT_BASE_URL", "ItunesClient", "parse_results", "parse_track", "strip_query"]
+__all__ = ["DEFAULT_BASE_URL", "CatalogueSong", "ItunesClient", "ItunesCounters", "parse_results", "parse_songs",
+           "parse_track", "strip_query"]
 
 DEFAULT_BASE_URL = "https://itunes.apple.com"
 MAX_LIMIT = 200
@@ -45,6 +46,7 @@ LOOKUP_CHUNK = 150
 USER_AGENT = "musicrec-tui/0.1 (+https://github.com/musicrec-tui)"
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 _THROTTLE_STATUSES = frozenset({403, 429})
+SEARCH_ATTRIBUTES = ("artistTerm", "albumTerm", "songTerm", "genreIndex", "composerTerm", "mixTerm")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,41 @@ class _Failure:
     throttled: bool = False
     retry_after: float | None = None
     final: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueSong:
+    """A song with the catalogue ids a Track does not keep: its artist's and collection's iTunes ids.
+
+    Discover needs them to walk from a song to its artist's other songs (`lookup?id=ARTIST&entity=song`)."""
+
+    track: Track
+    artist_id: int | None = None
+    collection_id: int | None = None
+
+
+@dataclass(slots=True)
+class ItunesCounters:
+    """What the client did so far: calls sent (retries included, each one Apple counts), answers that were
+    throttling (403/429), other retried failures, calls answered from the cache, seconds slept in backoff."""
+
+    calls: int = 0
+    throttled: int = 0
+    transient: int = 0
+    cache_hits: int = 0
+    backoff_s: float = 0.0
+
+    def snapshot(self) -> ItunesCounters:
+        return ItunesCounters(self.calls, self.throttled, self.transient, self.cache_hits, self.backoff_s)
+
+    def since(self, before: ItunesCounters) -> ItunesCounters:
+        """The difference to an earlier snapshot."""
+        return ItunesCounters(self.calls - before.calls, self.throttled - before.throttled,
+                              self.transient - before.transient, self.cache_hits - before.cache_hits,
+                              self.backoff_s - before.backoff_s)
+
+
+RetryHook = Callable[[str, float, bool], None]
 
 
 class _Retry(Exception):
@@ -84,6 +121,7 @@ class ItunesClient:
         sleep: Sleep = time.sleep,
         clock: Clock = time.monotonic,
         rng: random.Random | None = None,
+        on_retry: RetryHook | None = None,
     ) -> None:
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -103,9 +141,12 @@ class ItunesClient:
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()
-        self._cache: OrderedDict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, tuple[Track, ...]]] = (
+        self._cache: OrderedDict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, tuple[CatalogueSong, ...]]] = (
             OrderedDict()
         )
+        self.counters = ItunesCounters()
+        # called before each backoff sleep with (reason, delay in s, throttled): throttling is shown, not silent
+        self.on_retry = on_retry
         self._cache_size = cache_size
         self._cache_ttl = cache_ttl
         self._cache_lock = threading.Lock()
@@ -114,47 +155,71 @@ class ItunesClient:
 
     def search(self, term: str, limit: int = 50, country: str = "US") -> list[Track]:
         """Songs matching `term` (media=music, entity=song); `limit` is clamped to 1..200."""
+        return [song.track for song in self.search_songs(term, limit, country)]
+
+    def search_songs(self, term: str, limit: int = 50, country: str = "US",
+                     attribute: str | None = None) -> list[CatalogueSong]:
+        """Like `search`, with each song's artist and collection ids. `attribute` restricts the field the term
+        matches: artistTerm, albumTerm, songTerm, genreIndex (the genre's name), composerTerm, mixTerm."""
         term = " ".join(str(term).split())
         if not term:
             raise ConfigError("search term is empty")
-        try:
-            count = max(1, min(MAX_LIMIT, int(limit)))
-        except (TypeError, ValueError):
-            raise ConfigError(f"limit must be a whole number, got {limit!r}") from None
-        params = {"term": term, "media": "music", "entity": "song", "limit": str(count),
+        params = {"term": term, "media": "music", "entity": "song", "limit": str(_limit(limit)),
                   "country": _country(country)}
+        if attribute is not None:
+            if attribute not in SEARCH_ATTRIBUTES:
+                raise ConfigError(f"unknown search attribute {attribute!r}",
+                                  hint=f"choose one of: {', '.join(SEARCH_ATTRIBUTES)}")
+            params["attribute"] = attribute
         return self._cached("/search", params)
 
     def lookup(self, ids: Iterable[int | str], country: str | None = None) -> list[Track]:
         """Songs for iTunes track ids, in the order given; ids that are not songs or unknown are left out."""
-        wanted: list[str] = []
-        for raw in ids:
-            text = str(raw).strip()
-            if not text.isdigit() or len(text) > 19:
-                raise ConfigError(f"not an iTunes track id: {text!r}")
-            text = str(int(text))
-            if text not in wanted:
-                wanted.append(text)
-        found: dict[str, Track] = {}
+        return [song.track for song in self.lookup_songs(ids, country)]
+
+    def lookup_songs(self, ids: Iterable[int | str], country: str | None = None) -> list[CatalogueSong]:
+        """Like `lookup`, with each song's artist and collection ids."""
+        wanted = _ids(ids, "track")
+        found: dict[str, CatalogueSong] = {}
         for start in range(0, len(wanted), LOOKUP_CHUNK):
             params = {"id": ",".join(wanted[start:start + LOOKUP_CHUNK])}
             if country is not None:
                 params["country"] = _country(country)
-            for track in self._cached("/lookup", params):
-                found.setdefault(track.external_id, track)
+            for song in self._cached("/lookup", params):
+                found.setdefault(song.track.external_id, song)
         return [found[i] for i in wanted if i in found]
+
+    def artist_songs(self, artist_ids: Iterable[int | str], limit: int = 50,
+                     country: str | None = None) -> list[CatalogueSong]:
+        """Songs of iTunes artists (or collections): `lookup?id=A,B&entity=song&limit=N`, one call for up to
+        LOOKUP_CHUNK ids. Apple applies `limit` to each looked-up id; the artist records it also returns (first,
+        `wrapperType` "artist") are left out."""
+        wanted = _ids(artist_ids, "artist")
+        out: list[CatalogueSong] = []
+        seen: set[str] = set()
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            params = {"id": ",".join(wanted[start:start + LOOKUP_CHUNK]), "entity": "song",
+                      "limit": str(_limit(limit))}
+            if country is not None:
+                params["country"] = _country(country)
+            for song in self._cached("/lookup", params):
+                if song.track.external_id not in seen:
+                    seen.add(song.track.external_id)
+                    out.append(song)
+        return out
 
     # -- plumbing -----------------------------------------------------------------------------------------
 
-    def _cached(self, path: str, params: Mapping[str, str]) -> list[Track]:
+    def _cached(self, path: str, params: Mapping[str, str]) -> list[CatalogueSong]:
         key = (path, tuple(sorted(params.items())))
         now = self._clock()
         with self._cache_lock:
             hit = self._cache.get(key)
             if hit is not None and now - hit[0] <= self._cache_ttl:
                 self._cache.move_to_end(key)
+                self.counters.cache_hits += 1
                 return list(hit[1])
-        tracks = tuple(parse_results(self._get_json(path, params)))
+        tracks = tuple(parse_songs(self._get_json(path, params)))
         if self._cache_size > 0:
             with self._cache_lock:
                 self._cache[key] = (self._clock(), tracks)
@@ -170,10 +235,15 @@ class ItunesClient:
         while True:
             self.bucket.acquire()
             attempts += 1
+            self.counters.calls += 1
             try:
                 return self._attempt(url, params)
             except _Retry as retry:
                 last = retry.failure
+            if last.throttled:
+                self.counters.throttled += 1
+            else:
+                self.counters.transient += 1
             done = retries[last.throttled]
             if done >= (self.max_retries if last.throttled else self.transient_retries) or last.final:
                 break
@@ -181,6 +251,9 @@ class ItunesClient:
             if delay is None:
                 break
             retries[last.throttled] = done + 1
+            if self.on_retry is not None:
+                self.on_retry(last.reason, delay, last.throttled)
+            self.counters.backoff_s += delay
             self._sleep(delay)
         what = "search" if path == "/search" else "lookup"
         plural = "s" if attempts > 1 else ""
@@ -243,6 +316,27 @@ def _decode_body(body: bytes) -> dict[str, Any]:
     return data
 
 
+def _limit(limit: object) -> int:
+    try:
+        value = int(limit) if isinstance(limit, int | float | str) else int(str(limit))
+    except (TypeError, ValueError):
+        raise ConfigError(f"limit must be a whole number, got {limit!r}") from None
+    return max(1, min(MAX_LIMIT, value))
+
+
+def _ids(ids: Iterable[int | str], what: str) -> list[str]:
+    """Distinct ids as canonical digit strings, in the order given; ConfigError for anything else."""
+    wanted: list[str] = []
+    for raw in ids:
+        text = str(raw).strip()
+        if not text.isdigit() or len(text) > 19:
+            raise ConfigError(f"not an iTunes {what} id: {text!r}")
+        text = str(int(text))
+        if text not in wanted:
+            wanted.append(text)
+    return wanted
+
+
 def _country(country: str) -> str:
     text = str(country).strip()
     if not _COUNTRY.match(text):
@@ -254,13 +348,20 @@ def _country(country: str) -> str:
 
 def parse_results(data: Mapping[str, Any]) -> list[Track]:
     """Songs (wrapperType track, kind song) of a search/lookup body as Tracks; anything else is skipped."""
-    tracks: list[Track] = []
+    return [song.track for song in parse_songs(data)]
+
+
+def parse_songs(data: Mapping[str, Any]) -> list[CatalogueSong]:
+    """Songs of a search/lookup body with their artist and collection ids; anything else is skipped."""
+    songs: list[CatalogueSong] = []
     for item in data.get("results") or ():
         if isinstance(item, dict) and item.get("wrapperType") == "track" and item.get("kind") == "song":
             track = parse_track(item)
             if track is not None:
-                tracks.append(track)
-    return tracks
+                artist, collection = _int(item.get("artistId")), _int(item.get("collectionId"))
+                songs.append(CatalogueSong(track, artist if artist and artist > 0 else None,
+                                           collection if collection and collection > 0 else None))
+    return songs
 
 
 def parse_track(item: Mapping[str, Any]) -> Track | None:

@@ -46,6 +46,7 @@ from .messages import (
     TrackFocused,
 )
 from .panes.analysis import AnalysisPane
+from .panes.discover import DiscoverPane
 from .panes.ingest import IngestPane
 from .panes.library import LibraryPane
 from .panes.search import SearchPane
@@ -53,9 +54,9 @@ from .panes.similar import SimilarPane
 from .screens import HelpScreen, UnavailableScreen
 from .widgets.player_bar import PlayerBar
 
-PANES = ("search", "library", "similar", "ingest", "analysis")
+PANES = ("search", "library", "similar", "ingest", "analysis", "discover")
 PANE_TITLES = {"search": "1 Search", "library": "2 Library", "similar": "3 Similar", "ingest": "4 Ingest",
-               "analysis": "5 Analysis"}
+               "analysis": "5 Analysis", "discover": "6 Discover"}
 RELOAD_DELAY = 0.5  # batch library reloads while an ingest finishes many tracks
 ART_CELLS = 6  # artwork is ART_CELLS wide and ART_CELLS/2 lines tall (half-blocks)
 
@@ -70,6 +71,8 @@ class MusicrecApp(App[int]):
         Binding("3", "pane('similar')", "Similar pane", show=False, id="pane.similar"),
         Binding("4", "pane('ingest')", "Ingest pane", show=False, id="pane.ingest"),
         Binding("5", "pane('analysis')", "Analysis pane", show=False, id="pane.analysis"),
+        Binding("6", "pane('discover')", "Discover pane", show=False, id="pane.discover"),
+        Binding("D", "discover", "Discover", id="app.discover"),
         Binding("slash", "find", "Search/filter", id="app.find"),
         Binding("space", "play_pause", "Play/pause", id="player.toggle"),
         Binding("s", "stop", "Stop", show=False, id="player.stop"),
@@ -115,6 +118,8 @@ class MusicrecApp(App[int]):
                 yield IngestPane(id="ingest-pane")
             with TabPane(PANE_TITLES["analysis"], id="analysis"):
                 yield AnalysisPane(self.session, id="analysis-pane")
+            with TabPane(PANE_TITLES["discover"], id="discover"):
+                yield DiscoverPane(self.session, self.settings, id="discover-pane")
         yield PlayerBar(id="player-bar")
         yield Footer()
 
@@ -137,6 +142,10 @@ class MusicrecApp(App[int]):
     @property
     def analysis_pane(self) -> AnalysisPane:
         return self.query_one(AnalysisPane)
+
+    @property
+    def discover_pane(self) -> DiscoverPane:
+        return self.query_one(DiscoverPane)
 
     @property
     def player_bar(self) -> PlayerBar:
@@ -221,7 +230,7 @@ class MusicrecApp(App[int]):
 
     def _focus_pane(self, name: str) -> None:
         targets = {"search": "#search-results", "library": "#library-table", "similar": "#similar-table",
-                   "ingest": "#ingest-table", "analysis": "#analysis-pane"}
+                   "ingest": "#ingest-table", "analysis": "#analysis-pane", "discover": "#discover-table"}
         if name == "search" and not self.search_pane.results:
             self.search_pane.focus_input()
             return
@@ -237,6 +246,28 @@ class MusicrecApp(App[int]):
         else:
             self.action_pane("search")
             self.search_pane.focus_input()
+
+    def action_discover(self) -> None:
+        """Discover new songs around the marked tracks of the Similar pane, else the highlighted library track."""
+        seeds: list[Track] = []
+        if self.active_pane == "similar":
+            marked = self.similar_pane.marked
+            seeds = [s.track for s in self.similar_pane.items if int(s.track.id or 0) in marked]
+            if not seeds:
+                item = self.similar_pane.current()
+                seeds = [item.track] if item is not None else []
+        elif self.active_pane == "discover":
+            seeds = list(self.discover_pane.seeds)
+        else:
+            track = self.library_pane.table.current
+            seeds = [track] if track is not None else []
+        seeds = [t for t in seeds if t.id is not None]
+        if not seeds:
+            self.notify("Highlight a library track (2 Library or 3 Similar), or mark some in 3 Similar, then "
+                        "press D.", title="Discover", severity="warning")
+            return
+        self.action_pane("discover")
+        self.discover_pane.start(seeds)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(help_sections(self)))

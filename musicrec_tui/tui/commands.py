@@ -48,6 +48,7 @@ def keys_for(binding: Binding, keymap: Mapping[str, str]) -> str:
 def all_commands(app: MusicrecApp) -> list[Command]:
     """Every binding of the app and its panes, in help order."""
     from .panes.analysis import AnalysisPane
+    from .panes.discover import DiscoverPane
     from .panes.ingest import IngestPane
     from .panes.library import LibraryPane
     from .panes.search import SearchPane
@@ -66,6 +67,7 @@ def all_commands(app: MusicrecApp) -> list[Command]:
     out += [Command("3 Similar", "similar", b) for b in bindings(SimilarPane)]
     out += [Command("4 Ingest", "ingest", b) for b in bindings(IngestPane)]
     out += [Command("5 Analysis", "analysis", b) for b in bindings(AnalysisPane)]
+    out += [Command("6 Discover", "discover", b) for b in bindings(DiscoverPane)]
     return out
 
 
@@ -77,6 +79,7 @@ def help_sections(app: MusicrecApp) -> list[tuple[str, list[tuple[str, str, str]
                                                      cmd.id))
     sections["1 Search"].insert(0, ("enter", "Search (in the input) / ingest the highlighted result", "—"))
     sections["3 Similar"].insert(0, ("enter", "Go to the highlighted song (its own neighbours)", "—"))
+    sections["6 Discover"].insert(0, ("enter", "Add the highlighted song to the library (as a)", "—"))
     return list(sections.items())
 
 
