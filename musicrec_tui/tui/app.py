@@ -20,6 +20,7 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.timer import Timer
@@ -210,13 +211,19 @@ class MusicrecApp(App[int]):
     def player_bar(self) -> PlayerBar:
         return self.main_screen.query_one(PlayerBar)
 
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification of this app is plain text (the rule, core/text.py): titles, reasons and server
+        messages carry outside text, so markup is off by default and message and title are cleaned."""
+        super().notify(clean(message), title=clean(title), severity=severity, timeout=timeout, markup=markup)
+
     def on_mount(self) -> None:
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
         if self.settings.ui_theme and self.settings.ui_theme in self.available_themes:
             self.theme = self.settings.ui_theme
         self.theme_changed_signal.subscribe(self, self._theme_changed)
-        self.sub_title = self.settings.masked_db_url
+        self.sub_title = clean(self.settings.masked_db_url)
         self.set_timer(BUILD_DELAY, self._mount_other_panes)
 
     # ---- the library ---------------------------------------------------------------------------------
@@ -642,7 +649,15 @@ class MusicrecApp(App[int]):
         self.player_bar.poll()
 
     def action_stop(self) -> None:
-        self.session.player.stop()
+        from ..playback.base import PlayerState
+
+        if self.player_bar.player is None:
+            return
+        player = self.session.player
+        if player.state in (PlayerState.IDLE, PlayerState.ENDED, PlayerState.OFF):
+            self.notify("Nothing is playing.", title="Playback", timeout=2)  # stop must not bring back the last
+            return
+        player.stop()
         self.player_bar.poll()
 
     def action_seek(self, seconds: float) -> None:

@@ -11,6 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.content import Content
 from textual.events import Resize
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
@@ -19,9 +20,9 @@ from ...app.search import SearchResult
 from ...app.services import Session
 from ...core.errors import ItunesCancelled, MusicrecError
 from ...core.models import Track
-from ...textfmt import clean, mmss
+from ...textfmt import clean, ellipsize, mmss
 from ..messages import IngestRequested, PlayRequested
-from ..text import plain_cut
+from ..text import markup, plain_cut
 from ..widgets.columns import Col, share
 from ..widgets.field import FieldInput
 from ..widgets.lists import KeyTable
@@ -69,7 +70,7 @@ class SearchPane(Vertical):
         self._cancel: threading.Event | None = None  # the running search's
         self._countdown: Timer | None = None
         self._wait_until = 0.0
-        self._wait_text = ""
+        self._wait_term = self._wait_reason = ""
 
     def compose(self) -> ComposeResult:
         yield FieldInput(placeholder="Search the iTunes catalogue: artist, song or album, then Enter",
@@ -84,7 +85,7 @@ class SearchPane(Vertical):
     def show_welcome(self, show: bool) -> None:
         self.query_one("#welcome").display = show and not self.results
 
-    def set_status(self, text: str) -> None:
+    def set_status(self, text: str | Content) -> None:
         self.query_one("#search-status", Static).update(text)
 
     @on(Input.Submitted, "#search-input")
@@ -93,7 +94,7 @@ class SearchPane(Vertical):
         if not term:
             self.set_status("Type something to search for.")
             return
-        self.set_status(f"Searching for “{clean(term)}”…")
+        self.set_status(markup("Searching for “$term”…", term=term))
         if self._cancel is not None:
             self._cancel.set()  # a new search replaces the one waiting
         self._cancel = cancel = threading.Event()
@@ -121,7 +122,7 @@ class SearchPane(Vertical):
 
     def _waiting(self, term: str, seconds: float, reason: str) -> None:
         self._wait_until = time.monotonic() + seconds
-        self._wait_text = f"“{clean(term)}”: {clean(reason)}; trying again in {{}} s — Escape cancels"
+        self._wait_term, self._wait_reason = ellipsize(term, 40), reason
         if self._countdown is None:
             self._countdown = self.set_interval(0.5, self._tick)
         self._tick()
@@ -129,7 +130,8 @@ class SearchPane(Vertical):
 
     def _tick(self) -> None:
         left = max(0, round(self._wait_until - time.monotonic()))
-        self.set_status(self._wait_text.format(left))
+        self.set_status(markup("“$term”: $reason; trying again in [b]$left s[/b] — [b]Escape[/b] cancels",
+                               term=self._wait_term, reason=self._wait_reason, left=left))
 
     def _stop_countdown(self) -> None:
         if self._countdown is not None:
@@ -159,7 +161,7 @@ class SearchPane(Vertical):
             return  # a newer search is on
         self._stop_countdown()
         self._clear_results()
-        self.set_status(f"Search for “{clean(term)}” cancelled.")
+        self.set_status(markup("Search for “$term” cancelled.", term=ellipsize(term, 40)))
 
     def _failed(self, term: str, message: str, cancel: threading.Event) -> None:
         if cancel is not self._cancel:
@@ -168,8 +170,9 @@ class SearchPane(Vertical):
         self._stop_countdown()
         self._clear_results()  # the old results under a new error would look like this search's
         reason = message if message.lower().startswith("itunes") else f"Search failed: {message}"
-        self.set_status(f"[b red]✗[/] {clean(reason)}")
-        self.app.notify(reason, title=f"Search “{clean(term)}”", severity="error", timeout=8)
+        self.set_status(markup("[b red]✗[/] $reason", reason=reason))
+        self.app.notify(clean(reason), title=f"Search “{ellipsize(term, 40)}”", severity="error", timeout=8,
+                        markup=False)
 
     def _show(self, term: str, results: list[SearchResult]) -> None:
         self._cancel = None
@@ -187,10 +190,12 @@ class SearchPane(Vertical):
         if found and (not field.has_focus or field.value.strip() == term):
             table.focus()  # not while the person is typing another search: keys would hit the table's bindings
             playable = sum(1 for t in found if t.preview_url)
-            self.set_status(f"{len(found)} results for “{clean(term)}” · {len(known)} in library · "
-                            f"{playable} with preview — [b]Enter[/b] ingest · [b]a[/b] all · [b]l[/b] listen")
+            results = "1 result" if len(found) == 1 else f"{len(found)} results"
+            self.set_status(markup(f"{results} for “$term” · {len(known)} in library · "
+                                   f"{playable} with preview — [b]Enter[/b] ingest · [b]a[/b] all · "
+                                   "[b]l[/b] listen", term=term))
         else:
-            self.set_status(f"No songs found for “{clean(term)}”. Try fewer or other words.")
+            self.set_status(markup("No songs found for “$term”. Try fewer or other words.", term=term))
 
     def on_resize(self, event: Resize) -> None:
         self.call_after_refresh(self._refit)  # once the table has its new size

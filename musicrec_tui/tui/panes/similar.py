@@ -18,10 +18,10 @@ from textual.widgets import DataTable, Static
 from ...app.services import Session
 from ...core.errors import MusicrecError
 from ...core.models import Neighbour, Track
-from ...textfmt import clean
+from ...textfmt import clean, ellipsize
 from ..messages import PlayRequested, RememberUi, SeedsChanged, TrackFocused
 from ..screens import PathScreen
-from ..text import plain_cut
+from ..text import markup, plain_cut
 from ..widgets.columns import Col, share
 from ..widgets.lists import KeyTable
 
@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 
 K_STEP = 5
 BAR = 10
+
+
+def songs(n: int) -> str:
+    return "1 song" if n == 1 else f"{n} songs"
 
 
 def score_bar(score: float, width: int = BAR) -> str:
@@ -90,12 +94,14 @@ class SimilarPane(Vertical):
             return
         if len(self.seeds) == 1:
             seed = self.seeds[0]
-            who = f"[b]{clean(seed.title)}[/b] — {clean(seed.artist)}"
+            who, names = "[b]$title[/b] — $artist", {"title": ellipsize(seed.title, 80),
+                                                     "artist": ellipsize(seed.artist, 60)}
         else:
-            who = f"[b]radio[/b] from {len(self.seeds)} tracks: " + ", ".join(clean(t.title) for t in self.seeds[:3])
+            who = f"[b]radio[/b] from {len(self.seeds)} tracks: $titles"
+            names = {"titles": ", ".join(ellipsize(t.title, 40) for t in self.seeds[:3])}
         same = "hidden" if self.exclude_artist else "shown"
         self.query_one("#similar-header", Static).update(
-            f"Similar to {who}   [dim]k = {self.k} · same artist {same}[/dim]")
+            markup(f"Similar to {who}   [dim]k = {self.k} · same artist {same}[/dim]", **names))
 
     # ---- loading -------------------------------------------------------------------------------------
     def show(self, seeds: list[Track], remember: bool = True) -> None:
@@ -127,7 +133,8 @@ class SimilarPane(Vertical):
         self.items = []
         self.recommendation = None
         self.query_one("#similar-table", KeyTable).clear()
-        self.query_one("#similar-status", Static).update(f"[b red]No similar songs:[/] {clean(message)}")
+        self.query_one("#similar-status", Static).update(markup("[b red]No similar songs:[/] $message",
+                                                                message=message))
 
     def _show_items(self, rec: Recommendation) -> None:
         if [t.id for t in rec.seeds] != [t.id for t in self.seeds]:
@@ -196,8 +203,11 @@ class SimilarPane(Vertical):
         self.show([item.track])
 
     def action_back(self) -> None:
-        if self.history:
-            self.show(self.history.pop(), remember=False)
+        if not self.history:
+            self.app.notify("This is the first list: Enter on a song walks to its own neighbours, and Backspace "
+                            "then comes back here.", title="Similar", timeout=4)
+            return
+        self.show(self.history.pop(), remember=False)
 
     def action_listen(self) -> None:
         item = self.current()
@@ -263,7 +273,9 @@ class SimilarPane(Vertical):
                 self.run_worker(partial(self._export, path, rec), thread=True, group="export", exit_on_error=False)
 
         self.app.push_screen(PathScreen("Export the list to (a .json name writes JSON, anything else M3U):",
-                                        str(Path.home() / name), "Enter writes · Escape cancels"), chosen)
+                                        str(Path.home() / name),
+                                        f"The name says whose neighbours: the seed's library id ({seed.id}). "
+                                        "Enter writes · Escape cancels"), chosen)
 
     def _deliver(self, name: str, rec: Recommendation) -> None:
         """Hand the list to the browser as a download (App.deliver_text): the same text as a written export."""
@@ -272,13 +284,14 @@ class SimilarPane(Vertical):
         fmt = ExportFormat.for_path(Path(name))
         kind = "application/json" if fmt is ExportFormat.JSON else "audio/x-mpegurl"
         self.app.deliver_text(io.StringIO(export_text(fmt, rec)), save_filename=name, mime_type=kind)
-        self.app.notify(f"Downloading {len(rec.neighbours)} songs as {name}", title="Export")
+        self.app.notify(f"Downloading {songs(len(rec.neighbours))} as {name}", title="Export")
 
     def _export(self, path: Path, rec: Recommendation) -> None:
         try:
             written = self.session.export(path, rec)
         except MusicrecError as exc:
-            self.app.call_from_thread(self.app.notify, exc.one_line(), title="Export", severity="error")
+            self.app.call_from_thread(self.app.notify, clean(exc.one_line()), title="Export", severity="error",
+                                      markup=False)
             return
-        self.app.call_from_thread(self.app.notify, f"Wrote {len(rec.neighbours)} songs to {written}",
-                                  title="Export")
+        self.app.call_from_thread(self.app.notify, f"Wrote {songs(len(rec.neighbours))} to {clean(str(written))}",
+                                  title="Export", markup=False)
