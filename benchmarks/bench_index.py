@@ -5,6 +5,10 @@ For each size it prints the median latency of one query (matrix-vector product +
 per-query cost in a batch of 64, the index's memory, and the bound: bytes scanned by one query (the n x d
 float32 rows) divided by the copy bandwidth measured with np.copyto on a 1 GiB array in the same run.
 Targets (issue 4): 100k < 5 ms, 1M < 60 ms and within 2x of the bound.
+
+With --approx it also builds the approximate graph recommend switches to past `similarity.approximate_above`
+tracks (core/ann.py: HNSW from usearch, candidates re-ranked exactly) and prints its build time, query latency
+and recall@10 against the exact search of the same index (issue 11: past 1M tracks, recall printed).
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ def main() -> None:
     ap.add_argument("--extractor", default=None, help="dimension and groups of this extractor (default one)")
     ap.add_argument("--clusters", type=int, default=0,
                     help="synthetic vectors from this many clusters (0: isotropic noise, the default)")
+    ap.add_argument("--approx", action="store_true", help="also the approximate graph: build time, latency, recall@10")
     ap.add_argument("--threads", type=int, default=1,
                     help="BLAS threads per query (the index's query_threads; 0 = as BLAS is configured)")
     args = ap.parse_args()
@@ -94,6 +99,7 @@ def main() -> None:
             f"{'index MiB':>10} {'RSS MiB':>8}")
     print(head)
     print("-" * len(head))
+    approx_rows: list[tuple[int, float, float, float, float]] = []
     for n in (int(s) for s in args.sizes.split(",")):
         vm = synthetic(n, dim, clusters=args.clusters)
         t0 = time.perf_counter()
@@ -122,7 +128,39 @@ def main() -> None:
         bound = n * dim * 4 / bw
         print(f"{n:>9} {build:>8.2f} {med * 1e3:>9.3f} {per_q * 1e3:>11.3f} {bound * 1e3:>9.3f} "
               f"{med / bound:>8.2f} {index.nbytes / 2**20:>10.1f} {rss_mib():>8.0f}")
+        if args.approx:
+            approx_rows.append(approximate(index, rows[3:], med))
         del index
+    if args.approx:
+        print("\napproximate graph (HNSW, usearch; float16 vectors, M=16, ef_add=64, ef_search=128; candidates "
+              "re-ranked exactly)")
+        head = f"{'tracks':>9} {'build s':>8} {'query ms':>9} {'exact ms':>9} {'speed-up':>9} {'recall@10':>10}"
+        print(head)
+        print("-" * len(head))
+        for r in approx_rows:
+            print(f"{r[0]:>9} {r[1]:>8.1f} {r[2] * 1e3:>9.3f} {r[3] * 1e3:>9.3f} {r[3] / r[2]:>8.1f}x {r[4]:>10.4f}")
+
+
+def approximate(index: SimilarityIndex, rows: np.ndarray, exact_median: float) -> tuple[int, float, float, float,
+                                                                                        float]:
+    """(n, build s, median query s, exact median query s, recall@10 of the graph's top-10 vs the exact top-10)."""
+    from musicrec_tui.core.ann import HnswGraph
+
+    exact = [[h.id for h in index.search(index.rows[r].copy(), k=10, exclude_rows=[r])] for r in rows]
+    t0 = time.perf_counter()
+    graph = HnswGraph.build(np.asarray(index.ids), index.rows)
+    build = time.perf_counter() - t0
+    index.use_graph(graph)
+    lat, found = [], []
+    for r in rows:
+        q = index.rows[r].copy()
+        t0 = time.perf_counter()
+        hits = index.search(q, k=10, exclude_rows=[r])
+        lat.append(time.perf_counter() - t0)
+        found.append([h.id for h in hits])
+    index.use_graph(None)
+    recall = statistics.mean(len(set(e) & set(f)) / max(1, len(e)) for e, f in zip(exact, found, strict=True))
+    return len(index), build, statistics.median(lat), exact_median, recall
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ ENVIRONMENT = {
     "MUSICREC_EXTRACTOR": ("analysis", "extractor"),
     "MUSICREC_WORKERS": ("analysis", "workers"),
     "MUSICREC_DEVICE": ("playback", "device"),
+    "MUSICREC_TOKEN": ("serve", "token"),
 }
 
 
@@ -69,6 +70,7 @@ class Settings:
     extractor: str | None = None
     hubness: str = "mp"
     explainer: str | None = "handcrafted"
+    approximate_above: int = 1_000_000  # rows from which recommend uses an approximate graph (0: never)
     analysis_workers: int = field(default_factory=lambda: max(1, os.cpu_count() or 1))
     download_workers: int = 4
     playback_device: str | None = None
@@ -82,6 +84,7 @@ class Settings:
     discover_requests: int = 12
     discover_k: int = 20
     discover_max_age_days: float = 30.0
+    serve_token: str | None = field(default=None, repr=False)  # `musicrec serve`: a secret, never shown
 
     @property
     def masked_db_url(self) -> str:
@@ -117,6 +120,7 @@ _KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("analysis", "workers"): ("analysis_workers", int),
     ("similarity", "hubness"): ("hubness", str),
     ("similarity", "explainer"): ("explainer", str),
+    ("similarity", "approximate_above"): ("approximate_above", int),
     ("analysis", "download_workers"): ("download_workers", int),
     ("playback", "device"): ("playback_device", str),
     ("ui", "theme"): ("ui_theme", str),
@@ -128,6 +132,7 @@ _KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("discover", "requests"): ("discover_requests", int),
     ("discover", "k"): ("discover_k", int),
     ("discover", "max_age_days"): ("discover_max_age_days", float),
+    ("serve", "token"): ("serve_token", str),
 }
 DISCOVER_SOURCES = ("artist", "genre", "related", "terms")
 _PATH_KEYS = {"config_dir", "data_dir", "cache_dir"}
@@ -247,6 +252,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("worker counts must be at least 1")
     if settings.hubness not in ("none", "mp"):
         raise ConfigError(f"similarity.hubness must be none or mp, not {settings.hubness!r}")
+    if settings.approximate_above < 0:
+        raise ConfigError("similarity.approximate_above must be 0 (never) or a number of tracks")
     if not 1 <= settings.ui_k <= 200:
         raise ConfigError("ui.k must be between 1 and 200")
     if settings.discover_budget < 0 or settings.discover_requests < 0 or not 1 <= settings.discover_k <= 200:

@@ -261,3 +261,34 @@ def test_pruned_mutual_proximity_search_is_exact() -> None:
     keys, cos = index.scores(query)
     expected = index._top(keys[0].copy(), cos[0], 10)
     assert [h.id for h in index.search(query, 10)] == [h.id for h in expected]
+
+
+@pytest.mark.parametrize("k", [5, 21, 60])
+def test_batched_mutual_proximity_ranks_like_single_queries(k: int) -> None:
+    """The batch path (a first pool of candidates per query, vectorised) returns what `search` returns."""
+    rng = np.random.default_rng(21)
+    n, dim = 6000, 32
+    centres = rng.standard_normal((40, dim)).astype(np.float32) * 1.5
+    m = rng.standard_normal((n, dim)).astype(np.float32) + centres[rng.integers(0, 40, n)]
+    index = SimilarityIndex(VectorMatrix("x", 1, np.arange(1, n + 1), m), ["a"] * dim, hubness="mp")
+    rows = np.arange(0, n, 37)
+    batch = index.search_batch(index.rows[rows], k, exclude_rows=rows)
+    for row, got in zip(rows, batch, strict=True):
+        want = index.search(index.rows[row], k, exclude_rows=[int(row)])
+        assert [h.id for h in got] == [h.id for h in want]
+        assert np.allclose([h.score for h in got], [h.score for h in want], atol=1e-6)
+
+
+def test_normal_cdf_without_scipy_matches_scipy() -> None:
+    from scipy.special import ndtr as scipy_ndtr
+    from scipy.special import ndtri as scipy_ndtri
+
+    from musicrec_tui.core.normal import ndtr, ndtri
+
+    x = np.concatenate([np.linspace(-40, 40, 20001), [0.0, np.inf, -np.inf, np.nan]])
+    got, want = ndtr(x), scipy_ndtr(x)
+    finite = want > 0
+    assert np.allclose(got[finite], want[finite], rtol=1e-13, atol=0)
+    assert np.array_equal(got == 0, want == 0) and np.isnan(got[-1])
+    for p in (1e-300, 1e-12, 0.025, 0.5, 0.975):
+        assert abs(ndtri(p) - float(scipy_ndtri(p))) < 1e-9 * max(1.0, abs(float(scipy_ndtri(p))))

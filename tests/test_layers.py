@@ -19,8 +19,10 @@ ALLOWED = {
     "textfmt": {"core"},
     "ingest": {"core", "store", "config"},
     "app": {"core", "store", "ingest", "playback", "config", "textfmt"},
-    "cli": {"core", "store", "ingest", "playback", "config", "textfmt", "app", "tui", "__version__"},
+    "cli": {"core", "store", "ingest", "playback", "config", "textfmt", "app", "tui", "web", "__version__"},
     "tui": {"core", "store", "ingest", "playback", "config", "textfmt", "app"},
+    # the web face: the API over the application layer; each browser tab's process runs the TUI (web/child.py)
+    "web": {"core", "store", "playback", "config", "app", "tui", "__version__"},
 }
 ENTRY = {"__init__.py", "__main__.py"}  # the package's version and `python -m musicrec_tui` (= cli.main)
 

@@ -43,11 +43,15 @@ def json_text(rec: Recommendation) -> str:
     return json.dumps(rec.to_json(), ensure_ascii=False) + "\n"
 
 
+def export_text(fmt: ExportFormat, rec: Recommendation) -> str:
+    """The export's text: the JSON of `recommend --json`, or an M3U playlist of the results."""
+    return json_text(rec) if fmt is ExportFormat.JSON else m3u_text([n.track for n in rec.neighbours])
+
+
 def write_export(path: Path, rec: Recommendation) -> Path:
     """Write by extension (.json → JSON, anything else → M3U), atomically; ConfigError naming the path."""
     path = Path(path).expanduser()
-    fmt = ExportFormat.for_path(path)
-    text = json_text(rec) if fmt is ExportFormat.JSON else m3u_text([n.track for n in rec.neighbours])
+    text = export_text(ExportFormat.for_path(path), rec)
     if path.is_dir():
         raise ConfigError(f"cannot export to {path}: it is a directory")
     tmp = path.with_name(path.name + ".tmp")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from ..core.errors import NotFound
 from ..core.index import SimilarityIndex
 from ..core.models import SOURCE_ITUNES, Neighbour, Track
 from ..core.recommend import Explainer, recommend, recommend_all, recommendation_json
+from ..store.matrix_cache import PersistedIndex
 from ..store.protocol import Library
 
 Groups = tuple[tuple[str, float], ...]
@@ -46,39 +48,51 @@ class Recommendation:
 
 
 class SyncedIndex:
-    """A SimilarityIndex over `library`'s vectors of one extractor, brought up to date on every use."""
+    """A SimilarityIndex over `library`'s vectors of one extractor, brought up to date on every use.
 
-    def __init__(self, library: Library, extractor: str | None = None, hubness: str = "mp") -> None:
+    With `index_dir` the index is persisted there (store/matrix_cache.py): loaded memory-mapped, checked by the
+    library's change counter, rebuilt exactly when the library changed. Without it, it is built in memory and
+    new vectors are added incrementally."""
+
+    def __init__(self, library: Library, extractor: str | None = None, hubness: str = "mp",
+                 index_dir: Path | None = None, approximate_above: int = 0) -> None:
         self.library = library
         self.extractor = features.get(extractor)
         self.hubness = hubness
         self._index: SimilarityIndex | None = None
-        self._seen_change: int | None = None
+        self._seen_change: tuple[float, int] | None = None
         self._lock = threading.Lock()
+        self.persisted = (PersistedIndex(library, self.extractor, hubness, index_dir,
+                                         approximate_above=approximate_above) if index_dir else None)
 
     def index(self) -> SimilarityIndex:
-        """The index, synchronised with the library first."""
+        """The index, synchronised with the library first (nothing is re-read while its change counter stays)."""
         with self._lock:
-            change = self.library.change_counter()
+            change = self.library.change_stamp()
             current = self._index
             if current is not None and change == self._seen_change:
                 return current
-            ext = self.extractor
-            ids = self.library.vector_ids(ext.name, ext.version)
-            if current is not None and len(current):
-                held = current.ids
-                gone = not np.isin(held, ids, assume_unique=True).all()
-                if not gone:
-                    new = np.setdiff1d(ids, held, assume_unique=True)
-                    if len(new):
-                        fresh = self.library.load_matrix(ext.name, ext.version, new)
-                        current.add(fresh.ids, fresh.matrix)
-                    self._seen_change = change
-                    return current
-            matrix = self.library.load_matrix(ext.name, ext.version)
-            self._index = SimilarityIndex(matrix, ext.groups, hubness=self.hubness)
+            if self.persisted is not None:
+                self._index = self.persisted.load(change)
+            else:
+                self._index = self._sync_in_memory(current)
             self._seen_change = change
             return self._index
+
+    def _sync_in_memory(self, current: SimilarityIndex | None) -> SimilarityIndex:
+        ext = self.extractor
+        ids = self.library.vector_ids(ext.name, ext.version)
+        if current is not None and len(current):
+            held = current.ids
+            gone = not np.isin(held, ids, assume_unique=True).all()
+            if not gone:
+                new = np.setdiff1d(ids, held, assume_unique=True)
+                if len(new):
+                    fresh = self.library.load_matrix(ext.name, ext.version, new)
+                    current.add(fresh.ids, fresh.matrix)
+                return current
+        matrix = self.library.load_matrix(ext.name, ext.version)
+        return SimilarityIndex(matrix, ext.groups, hubness=self.hubness)
 
 
 class LibraryIndex:
@@ -90,12 +104,12 @@ class LibraryIndex:
     """
 
     def __init__(self, library: Library, extractor: str | None = None, hubness: str = "mp",
-                 explainer: str | None = None) -> None:
+                 explainer: str | None = None, index_dir: Path | None = None, approximate_above: int = 0) -> None:
         self.library = library
-        self.ranking = SyncedIndex(library, extractor, hubness)
+        self.ranking = SyncedIndex(library, extractor, hubness, index_dir, approximate_above)
         self.extractor = self.ranking.extractor
         self.hubness = hubness
-        self.explainer = (SyncedIndex(library, explainer, "none")
+        self.explainer = (SyncedIndex(library, explainer, "none", index_dir)
                           if explainer and explainer != self.extractor.name else None)
 
     def index(self) -> SimilarityIndex:

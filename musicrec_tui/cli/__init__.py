@@ -12,12 +12,12 @@ from collections.abc import Callable, Sequence
 from .. import __version__
 from ..config import Settings, load_settings
 from ..core.errors import MusicrecError
-from . import discover, doctor, ingest, library, play, reanalyze, recommend, search
+from . import discover, doctor, ingest, library, play, reanalyze, recommend, search, serve
 from .common import EXIT_OK, Command, Parser, Subparsers, silence_stdout
 
 _REGISTRARS: list[Callable[[Subparsers], None]] = [
     search.register, ingest.register, library.register, recommend.register, discover.register,
-    reanalyze.register, doctor.register, play.register,
+    reanalyze.register, doctor.register, play.register, serve.register,
 ]
 
 

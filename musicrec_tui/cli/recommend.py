@@ -24,13 +24,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from ..app.audio import title_of
     from ..app.factory import make_library
     from ..app.recommend import LibraryIndex
+    from ..store.matrix_cache import index_dir
 
     if bool(args.ids) == bool(args.all):
         raise UsageError("give one or more track ids, or --all")
     if args.all and not args.json:
         raise UsageError("--all writes JSON lines: add --json")
     with make_library(settings) as lib:
-        similar = LibraryIndex(lib, args.extractor or settings.extractor, settings.hubness, settings.explainer)
+        similar = LibraryIndex(lib, args.extractor or settings.extractor, settings.hubness, settings.explainer,
+                               index_dir=index_dir(lib.url, settings.paths.cache_dir),
+                               approximate_above=settings.approximate_above)
         if args.all:
             for rec in similar.similar_all(args.k, args.exclude_artist):
                 emit_json(rec.to_json())

@@ -11,6 +11,7 @@ parts such as "(Remastered 2011)" and a trailing " - Live ..." ignored), or whos
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -27,6 +28,7 @@ _SUFFIX = re.compile(r"\s+-\s+.*\b(remaster\w*|live|version|edit|mix|mono|stereo
 _NON_WORD = re.compile(r"[\W_]+")
 
 
+@functools.lru_cache(maxsize=1 << 19)  # recommend --all meets every title and artist of the library
 def normalise_name(text: str) -> str:
     """Lower case, no brackets or "- Remastered"-style suffix, no accents or punctuation, single spaces."""
     text = unicodedata.normalize("NFKD", text.casefold())
@@ -123,11 +125,20 @@ def _filter(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], query: np
             collapse: bool, why: Explainer) -> list[Neighbour]:
     seed_artists = {normalise_name(t.artist) for t in seeds}
     seed_keys = {duplicate_key(t) for t in seeds}
-    seed_rows = [index.rows_of([t.id])[0] for t in seeds if t.id is not None]
-    seed_rows = [index.rows[r] for r in seed_rows if r >= 0]
-    kept: list[tuple[Hit, Track, list[int]]] = []
+    rows = index.rows
+    seed_at = [index.rows_of([t.id])[0] for t in seeds if t.id is not None]
+    seed_rows = rows[[r for r in seed_at if r >= 0]]
+    to_seeds: list[bool] = []
+    to_hits: list[list[bool]] = []
+    if collapse and hits:
+        # every cosine the duplicate checks may need, in two small products instead of a loop of dot products
+        hit_rows = rows[[h.row for h in hits]]
+        if len(seed_rows):
+            to_seeds = np.greater_equal(hit_rows @ seed_rows.T, DUPLICATE_COSINE).any(axis=1).tolist()
+        to_hits = np.greater_equal(hit_rows @ hit_rows.T, DUPLICATE_COSINE).tolist()
+    kept: list[tuple[Hit, Track, list[int], int]] = []
     keys: dict[tuple[str, str], int] = {}
-    for hit in hits:
+    for at, hit in enumerate(hits):
         if len(kept) >= k and not collapse:
             break
         if hit.id in banned:
@@ -137,26 +148,25 @@ def _filter(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], query: np
             continue
         if exclude_artist and normalise_name(track.artist) in seed_artists:
             continue
-        row = index.rows[hit.row]
         if collapse:
             key = duplicate_key(track)
-            if key in seed_keys or any(float(row @ s) >= DUPLICATE_COSINE for s in seed_rows):
+            if key in seed_keys or (to_seeds and to_seeds[at]):
                 continue
             same = keys.get(key)
             if same is None:
-                same = next((i for i, (h, _, _) in enumerate(kept)
-                             if float(row @ index.rows[h.row]) >= DUPLICATE_COSINE), None)
+                near = to_hits[at]
+                same = next((i for i, entry in enumerate(kept) if near[entry[3]]), None)
             if same is not None:
                 kept[same][2].append(hit.id)
                 continue
             if len(kept) >= k:
                 continue  # only looking for duplicates of the kept ones now
             keys[key] = len(kept)
-        kept.append((hit, track, []))
+        kept.append((hit, track, [], at))
     return [
         Neighbour(rank=i + 1, score=hit.score, track=track, cosine=hit.cosine, duplicates=tuple(dups),
                   groups=why.groups(hit.id))
-        for i, (hit, track, dups) in enumerate(kept[:k])
+        for i, (hit, track, dups, _) in enumerate(kept[:k])
     ]
 
 

@@ -133,6 +133,13 @@ class SqlLibrary:
         rows = self._read("SELECT counter FROM library_changes WHERE id = 1")
         return int(rows[0][0]) if rows else 0
 
+    def change_stamp(self) -> tuple[float, int]:
+        """(when this library was created, its change counter), in one read: together they tell a cache built
+        for this library at this state from one built for another library that happens to share its path."""
+        rows = self._read("SELECT (SELECT applied_at FROM schema_version WHERE version = 1), counter "
+                          "FROM library_changes WHERE id = 1")
+        return (float(rows[0][0] or 0.0), int(rows[0][1])) if rows else (0.0, 0)
+
     def close(self) -> None:
         with self._lock:
             try:
@@ -309,6 +316,13 @@ class SqlLibrary:
         rows = self._read("SELECT track_id FROM vectors WHERE extractor = ? AND version = ? ORDER BY track_id",
                           (extractor, int(version)))
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def vector_stamps(self, extractor: str, version: int) -> tuple[np.ndarray, np.ndarray]:
+        """(track ids ascending, when each vector was written) for one extractor version; no vector data."""
+        rows = self._read("SELECT track_id, created_at FROM vectors WHERE extractor = ? AND version = ? "
+                          "ORDER BY track_id", (extractor, int(version)))
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        return ids, np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))
 
     def load_matrix(self, extractor: str, version: int, ids: Iterable[int] | None = None) -> VectorMatrix:
         """All vectors of one extractor version (or those of `ids`) as a float32 matrix, ordered by track id.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -218,14 +219,32 @@ class SimilarPane(Vertical):
             self.app.notify("Nothing to export yet.", severity="warning")
             return
         seed = self.seeds[0]
-        default = str(Path.home() / f"musicrec-similar-{seed.id}.m3u")
+        name = f"musicrec-similar-{seed.id}.m3u"
+        if self.app.is_web:  # served to a browser: the file downloads there, so only its name matters
+
+            def deliver(path: Path | None) -> None:
+                if path is not None:
+                    self._deliver(path.name or name, rec)
+
+            self.app.push_screen(PathScreen("Download the list as (a .json name gives JSON, anything else M3U):",
+                                            name, "Enter downloads · Escape cancels"), deliver)
+            return
 
         def chosen(path: Path | None) -> None:
             if path is not None:
                 self.run_worker(partial(self._export, path, rec), thread=True, group="export", exit_on_error=False)
 
         self.app.push_screen(PathScreen("Export the list to (a .json name writes JSON, anything else M3U):",
-                                        default, "Enter writes · Escape cancels"), chosen)
+                                        str(Path.home() / name), "Enter writes · Escape cancels"), chosen)
+
+    def _deliver(self, name: str, rec: Recommendation) -> None:
+        """Hand the list to the browser as a download (App.deliver_text): the same text as a written export."""
+        from ...app.export import ExportFormat, export_text
+
+        fmt = ExportFormat.for_path(Path(name))
+        kind = "application/json" if fmt is ExportFormat.JSON else "audio/x-mpegurl"
+        self.app.deliver_text(io.StringIO(export_text(fmt, rec)), save_filename=name, mime_type=kind)
+        self.app.notify(f"Downloading {len(rec.neighbours)} songs as {name}", title="Export")
 
     def _export(self, path: Path, rec: Recommendation) -> None:
         try:
