@@ -13,7 +13,6 @@ import asyncio
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -82,31 +81,106 @@ async def first_frame(url: str, tmp: Path) -> tuple[float, float]:
     return (t_frame - t0) * 1000, (t_rows - t0) * 1000
 
 
-CHILD = """
-import asyncio, sys, time
-sys.path.insert(0, {root!r})
-from pathlib import Path
-from musicrec_tui.config import load_settings
-from musicrec_tui.tui.launch import make_app
+MINIMAL = """
+from textual.app import App
+from textual.widgets import Footer, Header, Static
 
-async def main():
-    settings = load_settings(env={{}}, flags={{"db_url": {url!r}, "data_dir": {tmp!r}, "cache_dir": {tmp!r}}})
-    app = make_app(settings)
-    async with app.run_test(size=(120, 40)):
-        print(time.time() - {t0!r})
-asyncio.run(main())
+
+class Minimal(App):
+    def compose(self):
+        yield Header()
+        yield Static("Hello")
+        yield Footer()
+
+
+Minimal().run()
 """
+FOOTER_MARK = b"palette"  # the Footer's "^p palette": drawn in the first full frame of both apps
 
 
-def process_first_frame(url: str, tmp: Path) -> float:
-    """ms from starting `python` to the app's first frame, through the real launch factory (make_app)."""
-    t0 = time.time()
-    code = CHILD.format(root=str(ROOT), url=url, tmp=str(tmp), t0=t0)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "HOME": str(tmp)})
-    if out.returncode:
-        raise RuntimeError(out.stderr[-1500:])
-    return float(out.stdout.strip().splitlines()[-1]) * 1000
+def pty_run(argv: list[str], marks: list[bytes], env: dict[str, str], size: tuple[int, int] = (120, 40),
+            limit: float = 60.0) -> list[float]:
+    """Start `argv` on a pseudo-terminal of `size` (a real terminal to Textual) and return the ms from the
+    process start until each of `marks` has appeared in what it wrote; then kill it."""
+    import fcntl
+    import pty
+    import select
+    import signal
+    import struct
+    import termios
+
+    t0 = time.perf_counter()
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: becomes the app
+        os.execvpe(argv[0], argv, env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
+    seen: list[float] = []
+    out = b""
+    try:
+        while len(seen) < len(marks) and time.perf_counter() - t0 < limit:
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except OSError:
+                break
+            out += chunk
+            while len(seen) < len(marks) and marks[len(seen)] in out:
+                seen.append((time.perf_counter() - t0) * 1000)
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(fd)
+    if len(seen) < len(marks):
+        raise RuntimeError(f"{argv[-1]!r}: no {marks[len(seen)]!r} in {limit:.0f} s; last output "
+                           f"{out[-300:]!r}")
+    return seen
+
+
+def process_first_frames(empty: str, big: str, tmp: Path, repeat: int) -> None:
+    """Process start -> first full frame in a real terminal (a pty at 120x40), for a minimal Textual app
+    (Header, Static, Footer) and for `musicrec` over an empty and a big library, run in turn (A B C A B C ...)
+    so that each ratio compares runs made under the same load."""
+    def env(name: str) -> dict[str, str]:
+        """A home of its own per app: the remembered UI state (last pane) of one run must not steer another."""
+        home = tmp / f"home-{name}"
+        out = {**os.environ, "HOME": str(home), "TERM": "xterm-256color", "COLORTERM": "truecolor",
+               "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data"),
+               "XDG_CACHE_HOME": str(home / "cache")}
+        return {k: v for k, v in out.items() if not k.startswith(("MUSICREC_", "TEXTUAL"))}
+
+    minimal = tmp / "minimal_app.py"
+    minimal.write_text(MINIMAL)
+
+    def musicrec(url: str) -> list[str]:
+        return [sys.executable, "-m", "musicrec_tui", "--db", url]
+
+    runs = {
+        "minimal": ([sys.executable, str(minimal)], [FOOTER_MARK]),
+        "empty": (musicrec(empty), [FOOTER_MARK, b"Welcome"]),
+        "big": (musicrec(big), [FOOTER_MARK, b"Velvet Harbor 0"]),
+    }
+    envs = {name: env(name) for name in runs}
+    for name, (argv, marks) in runs.items():  # warm the OS file cache and bytecode; create the empty library
+        pty_run(argv, marks, envs[name])
+    rows: list[tuple[float, float, float, float, float]] = []
+    for _ in range(repeat):
+        base = pty_run(*runs["minimal"], envs["minimal"])[0]
+        e_frame, e_ready = pty_run(*runs["empty"], envs["empty"])
+        f_frame, f_rows = pty_run(*runs["big"], envs["big"])
+        rows.append((base, e_frame, e_ready, f_frame, f_rows))
+    col = list(zip(*rows, strict=True))
+    print(f"process start -> first full frame in a 120x40 terminal (median of {repeat}, run in turn):")
+    print(f"  minimal Textual app (Header, Static, Footer): {median(list(col[0])):7.1f} ms")
+    print(f"  musicrec, empty library:   {median(list(col[1])):7.1f} ms   ratio "
+          f"{median([r[1] / r[0] for r in rows]):.2f}x minimal   (welcome text drawn {median(list(col[2])):7.1f} ms)")
+    print(f"  musicrec, {BIG_LABEL[0]} tracks: {median(list(col[3])):7.1f} ms   ratio "
+          f"{median([r[3] / r[0] for r in rows]):.2f}x minimal   (first rows drawn {median(list(col[4])):7.1f} ms, "
+          f"{median([r[4] / r[0] for r in rows]):.2f}x)")
+
+
+BIG_LABEL = ["100,000"]
 
 
 async def filtering(url: str, tmp: Path, words: list[str]) -> list[float]:
@@ -201,6 +275,7 @@ def main() -> None:
     parser.add_argument("--tracks", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--ingest", type=int, default=50)
+    parser.add_argument("--first-frame-only", action="store_true", help="stop after the process start figures")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -209,6 +284,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         empty = f"sqlite://{tmp / 'empty.sqlite3'}"
+        BIG_LABEL[0] = f"{args.tracks:,}"
+        process_first_frames(empty, big, tmp, args.repeat)
+        if args.first_frame_only:
+            return
         run(first_frame(empty, tmp))  # warm imports and the CSS parse before measuring
         base = [run(first_frame(empty, tmp)) for _ in range(args.repeat)]
         full = [run(first_frame(big, tmp)) for _ in range(args.repeat)]
@@ -217,10 +296,6 @@ def main() -> None:
         print(f"first frame, empty library:      {bf:7.1f} ms   (ready: {bl:7.1f} ms)")
         print(f"first frame, {args.tracks:,} tracks:   {ff:7.1f} ms   (first rows: {fl:7.1f} ms)"
               f"   ratio {ff / bf:.2f}x the empty library")
-        pe = median([process_first_frame(empty, tmp) for _ in range(args.repeat)])
-        pf = median([process_first_frame(big, tmp) for _ in range(args.repeat)])
-        print(f"process start -> first frame (python + imports + launch.make_app): empty {pe:7.1f} ms, "
-              f"{args.tracks:,} tracks {pf:7.1f} ms   ratio {pf / pe:.2f}x")
 
         with open_library(big) as lib:
             store = []

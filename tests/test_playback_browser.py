@@ -25,8 +25,8 @@ def itunes(tid: int, library_id: int | None = None, cached: bool = False) -> Tra
 
 
 def test_audio_url_prefers_the_servers_endpoint_for_local_audio() -> None:
-    assert audio_url(itunes(5)) == "https://audio.example/5.m4a", "not in the library: the preview URL"
-    assert audio_url(itunes(5, library_id=7)) == "https://audio.example/5.m4a"
+    assert audio_url(itunes(5)) == "https://audio.example/5.m4a", "a search result: its preview URL"
+    assert audio_url(itunes(5, library_id=7)) == "/api/tracks/7/audio", "a library track: the server's endpoint"
     assert audio_url(itunes(5, library_id=7, cached=True)) == "/api/tracks/7/audio"
     local = Track(source=SOURCE_FILE, external_id="/music/a.flac", title="a", artist="B", id=9, duration_ms=200_000)
     assert audio_url(local) == "/api/tracks/9/audio"

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from musicrec_tui.store import open_library
+
 from .test_ingest_processes import cli_env
 from .web_support import serve
 
@@ -62,18 +64,26 @@ def test_the_app_in_a_browser(tmp_path: Path, fake_itunes, browser) -> None:
     try:
         page.goto(served.url)
         page.wait_for_selector("body.-first-byte", timeout=60_000)  # the app's first screen arrived
-        page.wait_for_timeout(1500)
-        page.screenshot(path=str(SHOTS / "serve-1-welcome.png"))
         assert len(served.app_pids()) == 1, "the tab runs its own app"
-        keys = page.locator(".xterm-helper-textarea")
-        keys.focus()
+        wait_for(lambda: Path(db.removeprefix("sqlite://")).exists(), 60, "the app to open its library")
+        page.wait_for_timeout(2000)  # the empty library opens on the Search pane, its input focused
+        page.screenshot(path=str(SHOTS / "serve-1-welcome.png"))
+        page.locator(".xterm-helper-textarea").focus()
 
-        # search, typed in the page (the empty library opens on the Search pane, input focused)
+        # a search typed in the page, then an ingest of every result started there
         page.keyboard.type("web artist")
         page.keyboard.press("Enter")
         wait_for(lambda: fake_itunes.hits("/search"), 30, "the app to search the catalogue")
-        page.wait_for_timeout(1500)  # the results land in the table, which takes the focus
-        page.keyboard.press("a")  # ingest them all
+
+        def ingest_all() -> bool:
+            page.keyboard.press("Escape")  # from the input to the results (once they are there)
+            page.wait_for_timeout(500)  # a lone ESC, not the start of alt+a
+            page.keyboard.press("a")  # ingest them all
+            page.wait_for_timeout(1000)
+            with open_library(db) as lib:
+                return bool(lib.list_jobs())
+
+        wait_for(ingest_all, 60, "the ingest to start from the page", step=0)
         library = wait_for(lambda: (r := requests.get(f"{api}/library", timeout=10).json())["total"] == N_TRACKS
                            and r, 240, "the ingest started in the page to reach the library")
         titles = sorted(t["title"] for t in library["tracks"])
@@ -86,10 +96,15 @@ def test_the_app_in_a_browser(tmp_path: Path, fake_itunes, browser) -> None:
 
         # listen: the tab plays the preview from the server's audio endpoint
         page.keyboard.press("2")  # Library pane, first row highlighted
-        page.wait_for_timeout(1500)
-        page.keyboard.press("l")
-        command = wait_for(lambda: [c for c in page.evaluate("window.musicrec.audioLog") if c["action"] == "play"],
-                           30, "the app to ask the page to play")[0]
+        page.wait_for_timeout(2000)
+
+        def listen() -> list[dict]:
+            page.keyboard.press("l")
+            page.wait_for_timeout(1000)
+            return [c for c in page.evaluate("window.musicrec.audioLog")
+                    if c["action"] == "play" and c["url"].startswith("/api/tracks/")]
+
+        command = wait_for(listen, 60, "the app to ask the page to play", step=0)[0]
         assert command["url"] == f"/api/tracks/{seed['id']}/audio"
         wait_for(lambda: page.evaluate("document.getElementById('musicrec-audio').readyState >= 1"), 30,
                  "the browser to load the preview")
@@ -97,10 +112,10 @@ def test_the_app_in_a_browser(tmp_path: Path, fake_itunes, browser) -> None:
 
         # similar songs, then export: the file downloads through the browser
         page.keyboard.press("Enter")
-        page.wait_for_timeout(2500)
+        page.wait_for_timeout(4000)  # the Similar pane computes the list in a worker
         page.screenshot(path=str(SHOTS / "serve-2-similar.png"))
         page.keyboard.press("x")
-        page.wait_for_timeout(800)
+        page.wait_for_timeout(1500)
         with page.expect_download(timeout=30_000) as download_info:
             page.keyboard.press("Enter")  # accept the offered name, musicrec-similar-ID.m3u
         download = download_info.value

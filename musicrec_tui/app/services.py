@@ -125,12 +125,21 @@ class Session:
         return self.services.player.get()
 
     # ---- use-cases
-    def search(self, term: str) -> list[SearchResult]:
-        """The catalogue's songs for `term`, flagged with what the library holds (when it is open)."""
+    def search(self, term: str, cancel: threading.Event | None = None,
+               on_wait: Callable[[float, str], None] | None = None) -> list[SearchResult]:
+        """The catalogue's songs for `term`, flagged with what the library holds (when it is open). With
+        `cancel`, a wait to retry (throttling) is reported to `on_wait(seconds, reason)` and `cancel` ends it
+        (ItunesCancelled), when the catalogue supports it (ItunesClient.interruptible)."""
+        from contextlib import nullcontext
+
         from .search import search as search_catalogue
 
         s = self.services
-        return search_catalogue(s.catalogue.get(), self._library, term, s.search_limit, s.country)
+        catalogue = s.catalogue.get()
+        interruptible = getattr(catalogue, "interruptible", None)
+        guard = interruptible(cancel, on_wait) if cancel is not None and interruptible else nullcontext()
+        with guard:
+            return search_catalogue(catalogue, self._library, term, s.search_limit, s.country)
 
     def lookup(self, ids: list[int]) -> list[Track]:
         return self.services.catalogue.get().lookup(ids)

@@ -33,6 +33,15 @@ class StoreBusy(StoreError):
     """Another process holds the library's write lock for too long."""
 
 
+class StoreConflict(StoreBusy):
+    """A transaction lost a deadlock or waited too long for a row lock (MySQL): it was rolled back whole and
+    may simply be run again."""
+
+
+class StoreDenied(StoreUnavailable):
+    """The database user lacks a privilege the operation needs (e.g. to migrate the schema)."""
+
+
 class NotFound(MusicrecError):
     """A track, id or file that does not exist."""
 
@@ -47,6 +56,10 @@ class ItunesThrottled(ItunesError):
 
 class ItunesUnavailable(ItunesError):
     """The catalogue could not be reached, timed out, or answered garbage after every retry."""
+
+
+class ItunesCancelled(ItunesError):
+    """The person cancelled a call while it waited to retry (ItunesClient.interruptible)."""
 
 
 class DownloadError(MusicrecError):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy costs ~0.1-0.2 s to import: not before the TUI's first frame
+    import numpy as np
 
 SOURCE_ITUNES = "itunes"
 SOURCE_FILE = "file"
@@ -51,6 +53,24 @@ class Track:
     def with_id(self, track_id: int) -> Track:
         return replace(self, id=track_id)
 
+    def normalised(self) -> Track:
+        """The track as the store keeps it (the one rule, core/text.py): names cleaned and capped, URLs
+        cleaned or dropped, ids storable, numbers in range. Idempotent; the same on every backend."""
+        from . import limits
+        from .text import clean_id, clean_name, clean_url
+
+        def opt(value: str | None) -> str | None:
+            return clean_name(value) or None if value is not None else None
+
+        return replace(
+            self, source=clean_id(self.source), external_id=clean_id(self.external_id),
+            title=clean_name(self.title), artist=clean_name(self.artist), album=clean_name(self.album),
+            genre=clean_name(self.genre), duration_ms=limits.int_field(self.duration_ms),
+            preview_url=clean_url(self.preview_url), artwork_url=clean_url(self.artwork_url),
+            release_date=opt(self.release_date), track_number=limits.int_field(self.track_number, 0, 2**31 - 1),
+            country=opt(self.country), preview_path=clean_id(self.preview_path) if self.preview_path else None,
+        )
+
     def to_json(self) -> dict[str, object]:
         """The stable JSON shape of a library row (`library --json`, see README.md)."""
         return {
@@ -76,6 +96,8 @@ class FeatureVector:
     values: np.ndarray = field(repr=False)
 
     def __post_init__(self) -> None:
+        import numpy as np
+
         arr = np.ascontiguousarray(self.values, dtype=np.float32).reshape(-1)
         object.__setattr__(self, "values", arr)
 
@@ -88,6 +110,8 @@ class FeatureVector:
 
     @classmethod
     def from_blob(cls, extractor: str, version: int, blob: bytes) -> FeatureVector:
+        import numpy as np
+
         return cls(extractor, version, np.frombuffer(blob, dtype="<f4").astype(np.float32))
 
 

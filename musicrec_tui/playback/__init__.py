@@ -13,6 +13,9 @@ Use from a UI (the TUI wiring):
 * Tests: `SoundDevicePlayer(samplerate=..., stream_factory=playback.testing.FakeOutput(...))` needs no device.
 """
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .base import (
     SEEK_STEP,
     VOLUME_STEP,
@@ -22,16 +25,23 @@ from .base import (
     QueueItem,
     TrackEnd,
 )
-from .device import (
-    NO_DEVICE,
-    NO_PORTAUDIO,
-    OutputDevice,
-    load_sounddevice,
-    make_player,
-    probe_output,
-)
-from .null import NullPlayer
-from .sd_player import SoundDevicePlayer
+
+if TYPE_CHECKING:
+    from .device import NO_DEVICE, NO_PORTAUDIO, OutputDevice, load_sounddevice, make_player, probe_output
+    from .null import NullPlayer
+    from .sd_player import SoundDevicePlayer
+
+# The backends load numpy: imported on first use, so `playback.base` stays light (the TUI's first frame)
+_LAZY = {"NO_DEVICE": "device", "NO_PORTAUDIO": "device", "OutputDevice": "device", "load_sounddevice": "device",
+         "make_player": "device", "probe_output": "device", "NullPlayer": "null", "SoundDevicePlayer": "sd_player"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f".{module}", __name__), name)
+
 
 __all__ = [
     "NO_DEVICE",

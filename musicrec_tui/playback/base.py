@@ -6,14 +6,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, Union, runtime_checkable
 
-from ..core.audio import Audio
+if TYPE_CHECKING:  # core.audio loads numpy; the backends that decode import it themselves
+    from ..core.audio import Audio
 
 VOLUME_STEP = 0.05
 SEEK_STEP = 5.0
 
-Source = str | Path | bytes | Audio
+Source = Union[str, Path, bytes, "Audio"]  # a string forward reference needs Union
 
 
 class PlayerState(StrEnum):

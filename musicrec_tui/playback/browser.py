@@ -2,9 +2,9 @@
 
 The app's process has no sound card worth using (it runs next to the server, not next to the listener), so each
 command becomes a small message for the page (`{"type": "musicrec_audio", "action": "play", "url": ...}`), sent
-through `send`; the page plays the URL in an <audio> element. The URL is the track's preview URL (an iTunes
-preview) or the server's audio endpoint for a library track (`/api/tracks/ID/audio`: local files, cached
-previews). Position is estimated from the wall clock, which is what the player bar needs.
+through `send`; the page plays the URL in an <audio> element. The URL is the server's audio endpoint for a library
+track (`/api/tracks/ID/audio`: its local file or cached preview), or the preview URL of a catalogue search
+result. Position is estimated from the wall clock, which is what the player bar needs.
 """
 
 from __future__ import annotations
@@ -40,17 +40,14 @@ def _flushing(method: F) -> F:
 
 
 def audio_url(track: Track | None) -> str | None:
-    """Where the browser fetches `track`'s audio: the server's endpoint for a library track with local audio,
-    else the catalogue's preview URL; None when there is neither."""
+    """Where the browser fetches `track`'s audio: the server's endpoint for a library track (its local file or
+    cached preview, fetched again if a preview URL expired), else the catalogue's preview URL (a search result);
+    None when there is neither."""
     if track is None:
         return None
-    if track.id is not None and (track.source == SOURCE_FILE or track.preview_path):
-        return f"/api/tracks/{int(track.id)}/audio"
-    if track.preview_url:
-        return track.preview_url
     if track.id is not None:
         return f"/api/tracks/{int(track.id)}/audio"
-    return None
+    return track.preview_url or None
 
 
 class BrowserPlayer:

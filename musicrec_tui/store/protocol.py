@@ -7,11 +7,12 @@ against a backend class, so a test or another backend can stand in with the same
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol, runtime_checkable
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..core.models import FeatureVector, Job, JobState, Track, VectorMatrix
+
+if TYPE_CHECKING:  # annotations only; the TUI's first frame does not wait for numpy
+    import numpy as np
 
 
 @runtime_checkable

@@ -7,18 +7,25 @@ and analysis runs in a thread worker; results come back with call_from_thread/me
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import sys
 import threading
 from functools import partial
-from typing import ClassVar
+from multiprocessing import resource_tracker
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.notifications import SeverityLevel
+from textual.screen import Screen
 from textual.theme import Theme
 from textual.timer import Timer
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widget import Widget
+from textual.widgets import ContentSwitcher, Footer, Header, Input
 
 from ..app.jobs import JobAction
 from ..app.services import Pipeline, Services, Session
@@ -26,7 +33,6 @@ from ..config import Settings, save_ui_state
 from ..core.errors import MusicrecError
 from ..core.models import Job, JobState, Track
 from ..ingest.events import EventKind, IngestEvent
-from ..playback.base import PlayerState
 from ..store.protocol import Library
 from ..textfmt import clean
 from .commands import ActionsProvider, Command, help_sections
@@ -44,18 +50,27 @@ from .messages import (
     ShowSimilar,
     TrackFocused,
 )
-from .panes.analysis import AnalysisPane
-from .panes.discover import DiscoverPane
-from .panes.ingest import IngestPane
-from .panes.library import LibraryPane
-from .panes.search import SearchPane
-from .panes.similar import SimilarPane
 from .screens import HelpScreen, UnavailableScreen
+from .widgets.pane_tabs import PaneTabs
 from .widgets.player_bar import PlayerBar
+
+if TYPE_CHECKING:  # numpy and playback load in workers, panes when mounted: the first frame waits for none
+
+    from .panes.analysis import AnalysisPane
+    from .panes.discover import DiscoverPane
+    from .panes.ingest import IngestPane
+    from .panes.library import LibraryPane
+    from .panes.search import SearchPane
+    from .panes.similar import SimilarPane
 
 PANES = ("search", "library", "similar", "ingest", "analysis", "discover")
 PANE_TITLES = {"search": "1 Search", "library": "2 Library", "similar": "3 Similar", "ingest": "4 Ingest",
                "analysis": "5 Analysis", "discover": "6 Discover"}
+BUILD_DELAY = 0.15  # s after mount: the first frame and the footer's keys are drawn, then the other panes built
+# app actions whose keys are printable: typed into a focused text field instead (hidden from the footer then)
+TYPED_ACTIONS = frozenset({"show_pane", "find", "play_pause", "stop", "seek", "volume", "next", "previous", "help",
+                           "quit_app", "discover"})
+LIVE_POLL = 1.0  # s between two reads of the library's change counter (other processes' and users' changes)
 RELOAD_DELAY = 0.5  # batch library reloads while an ingest finishes many tracks
 ART_CELLS = 6  # artwork is ART_CELLS wide and ART_CELLS/2 lines tall (half-blocks)
 
@@ -65,12 +80,12 @@ class MusicrecApp(App[int]):
     CSS_PATH = "app.tcss"
     COMMANDS: ClassVar = App.COMMANDS | {ActionsProvider}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "pane('search')", "Search pane", show=False, id="pane.search"),
-        Binding("2", "pane('library')", "Library pane", show=False, id="pane.library"),
-        Binding("3", "pane('similar')", "Similar pane", show=False, id="pane.similar"),
-        Binding("4", "pane('ingest')", "Ingest pane", show=False, id="pane.ingest"),
-        Binding("5", "pane('analysis')", "Analysis pane", show=False, id="pane.analysis"),
-        Binding("6", "pane('discover')", "Discover pane", show=False, id="pane.discover"),
+        Binding("1", "show_pane('search')", "Search pane", show=False, id="pane.search"),
+        Binding("2", "show_pane('library')", "Library pane", show=False, id="pane.library"),
+        Binding("3", "show_pane('similar')", "Similar pane", show=False, id="pane.similar"),
+        Binding("4", "show_pane('ingest')", "Ingest pane", show=False, id="pane.ingest"),
+        Binding("5", "show_pane('analysis')", "Analysis pane", show=False, id="pane.analysis"),
+        Binding("6", "show_pane('discover')", "Discover pane", show=False, id="pane.discover"),
         Binding("D", "discover", "Discover", id="app.discover"),
         Binding("slash", "find", "Search/filter", id="app.find"),
         Binding("space", "play_pause", "Play/pause", id="player.toggle"),
@@ -82,7 +97,8 @@ class MusicrecApp(App[int]):
         Binding("n", "next", "Next track", show=False, id="player.next"),
         Binding("p", "previous", "Previous track", show=False, id="player.previous"),
         Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("q", "quit_app", "Quit", id="app.quit"),
+        Binding("ctrl+q", "quit_field", "Quit", priority=True, id="app.quit_field"),
     ]
 
     def __init__(self, settings: Settings, services: Services) -> None:
@@ -98,54 +114,108 @@ class MusicrecApp(App[int]):
         self._ui_lock = threading.Lock()
         self._reload_timer: Timer | None = None
         self._art_cache: dict[str, Text] = {}
+        self.panes_ready = asyncio.Event()  # set once every pane is mounted (just after the first frame)
+        self._building = asyncio.Lock()
+        self._live_timer: Timer | None = None
+        self._last_change: int | None = None
+        self._polling = False
+        self._palette_command = False
 
     # ---- layout --------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        # Only the pane on show is built before the first frame; the others are mounted right after it
+        # (_mount_other_panes): building five panes and styling ~140 widgets doubled the time to the first frame,
+        # and Textual's TabbedContent alone cost ~80 ms of CPU before it (PaneTabs is one line).
         yield Header()
-        with TabbedContent(initial=self.active_pane, id="panes"):
-            with TabPane(PANE_TITLES["search"], id="search"):
-                yield SearchPane(self.session, id="search-pane")
-            with TabPane(PANE_TITLES["library"], id="library"):
-                yield LibraryPane(self.session, id="library-pane")
-            with TabPane(PANE_TITLES["similar"], id="similar"):
-                yield SimilarPane(self.session, k=self.settings.ui_k,
-                                  exclude_artist=self.settings.ui_exclude_artist, id="similar-pane")
-            with TabPane(PANE_TITLES["ingest"], id="ingest"):
-                yield IngestPane(id="ingest-pane")
-            with TabPane(PANE_TITLES["analysis"], id="analysis"):
-                yield AnalysisPane(self.session, id="analysis-pane")
-            with TabPane(PANE_TITLES["discover"], id="discover"):
-                yield DiscoverPane(self.session, self.settings, id="discover-pane")
+        yield PaneTabs(PANE_TITLES, self.active_pane, id="pane-tabs")
+        with ContentSwitcher(initial=self.active_pane, id="panes"):
+            for name in PANES:
+                with Vertical(id=name, classes="pane-slot"):
+                    if name == self.active_pane:
+                        yield self._make_pane(name)
         yield PlayerBar(id="player-bar")
-        yield Footer()
+        yield Footer(compact=True)  # 80 columns hold more keys
+
+    def _make_pane(self, name: str) -> Widget:
+        """A pane, its module imported only now (the first frame imports only the pane it shows)."""
+        if name == "search":
+            from .panes.search import SearchPane
+
+            return SearchPane(self.session, id="search-pane")
+        if name == "library":
+            from .panes.library import LibraryPane
+
+            return LibraryPane(self.session, id="library-pane")
+        if name == "similar":
+            from .panes.similar import SimilarPane
+
+            return SimilarPane(self.session, k=self.settings.ui_k,
+                               exclude_artist=self.settings.ui_exclude_artist, id="similar-pane")
+        if name == "ingest":
+            from .panes.ingest import IngestPane
+
+            return IngestPane(id="ingest-pane")
+        if name == "analysis":
+            from .panes.analysis import AnalysisPane
+
+            return AnalysisPane(self.session, id="analysis-pane")
+        from .panes.discover import DiscoverPane
+
+        return DiscoverPane(self.session, self.settings, id="discover-pane")
+
+    async def _mount_other_panes(self) -> None:
+        """Just after the first frame: build the panes not on show, then open the library (which fills them).
+        A pane key pressed before then builds them at once (action_show_pane)."""
+        async with self._building:
+            if self.panes_ready.is_set():
+                return
+            for name in PANES:
+                tab = self.main_screen.query_one(f"#panes > #{name}", Vertical)
+                if not tab.is_attached or not self.is_running:
+                    return  # the app is closing already
+                if not tab.children:
+                    await tab.mount(self._make_pane(name))
+            self.panes_ready.set()
+        self._open_library()
+
+    @property
+    def main_screen(self) -> Screen[object]:
+        """The screen holding the panes, whichever screen (help, a dialog) is on top of it."""
+        return self.screen_stack[0] if self.screen_stack else self.screen
 
     @property
     def search_pane(self) -> SearchPane:
-        return self.query_one(SearchPane)
+        return cast("SearchPane", self.main_screen.query_one("#search-pane"))
 
     @property
     def library_pane(self) -> LibraryPane:
-        return self.query_one(LibraryPane)
+        return cast("LibraryPane", self.main_screen.query_one("#library-pane"))
 
     @property
     def similar_pane(self) -> SimilarPane:
-        return self.query_one(SimilarPane)
+        return cast("SimilarPane", self.main_screen.query_one("#similar-pane"))
 
     @property
     def ingest_pane(self) -> IngestPane:
-        return self.query_one(IngestPane)
+        return cast("IngestPane", self.main_screen.query_one("#ingest-pane"))
 
     @property
     def analysis_pane(self) -> AnalysisPane:
-        return self.query_one(AnalysisPane)
+        return cast("AnalysisPane", self.main_screen.query_one("#analysis-pane"))
 
     @property
     def discover_pane(self) -> DiscoverPane:
-        return self.query_one(DiscoverPane)
+        return cast("DiscoverPane", self.main_screen.query_one("#discover-pane"))
 
     @property
     def player_bar(self) -> PlayerBar:
-        return self.query_one(PlayerBar)
+        return self.main_screen.query_one(PlayerBar)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification of this app is plain text (the rule, core/text.py): titles, reasons and server
+        messages carry outside text, so markup is off by default and message and title are cleaned."""
+        super().notify(clean(message), title=clean(title), severity=severity, timeout=timeout, markup=markup)
 
     def on_mount(self) -> None:
         if self.settings.keymap:
@@ -153,8 +223,8 @@ class MusicrecApp(App[int]):
         if self.settings.ui_theme and self.settings.ui_theme in self.available_themes:
             self.theme = self.settings.ui_theme
         self.theme_changed_signal.subscribe(self, self._theme_changed)
-        self.sub_title = self.settings.masked_db_url
-        self._open_library()
+        self.sub_title = clean(self.settings.masked_db_url)
+        self.set_timer(BUILD_DELAY, self._mount_other_panes)
 
     # ---- the library ---------------------------------------------------------------------------------
     def _open_library(self) -> None:
@@ -162,22 +232,26 @@ class MusicrecApp(App[int]):
                         exit_on_error=False)
 
     def _open_library_worker(self) -> None:
-        player = self.session.player  # a lazily built player probes its device here, off the UI thread
-        _ = player.available
-        self.call_from_thread(self.player_bar.attach, player)
         try:
             lib = self.session.open()
+            self._last_change = lib.change_counter()
             total = lib.count_tracks()
             jobs = lib.list_jobs()
         except MusicrecError as exc:
             self.call_from_thread(self._library_failed, exc.one_line())
-            return
-        self.call_from_thread(self._library_ready, lib, total, jobs)
+        else:
+            self.call_from_thread(self._library_ready, lib, total, jobs)
+        if self.player_bar.player is None:
+            player = self.session.player  # a lazily built player probes its device here, off the UI thread
+            _ = player.available
+            self.call_from_thread(self.player_bar.attach, player)
 
     def _library_failed(self, message: str) -> None:
         self.push_screen(UnavailableScreen(self.settings.masked_db_url, message), lambda _: self._open_library())
 
     def _library_ready(self, lib: Library, total: int, jobs: list[Job]) -> None:
+        if self._live_timer is None:
+            self._live_timer = self.set_interval(LIVE_POLL, self._poll_changes)
         self.library_pane.attach(lib)
         self.ingest_pane.load_jobs(jobs)
         if total == 0:
@@ -201,26 +275,46 @@ class MusicrecApp(App[int]):
         with contextlib.suppress(MusicrecError):
             self.session.player.stop()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While a text field has focus, the one-key bindings type into it: hide them from the footer (which
+        then shows the field's own keys: Escape leaves, `?` helps, ctrl+q quits). Palette commands still run."""
+        in_field = isinstance(self.focused, Input)
+        if action == "quit_field":
+            return in_field  # elsewhere Textual's own ctrl+q binding (not shown) quits
+        return not (action in TYPED_ACTIONS and not self._palette_command and in_field)
+
+    async def action_quit_field(self) -> None:
+        """ctrl+q, shown while a text field has focus (elsewhere q is shown; ctrl+q quits everywhere)."""
+        await self.action_quit()
+
+    async def action_quit_app(self) -> None:
+        """q (ctrl+q, Textual's own, quits from anywhere, a text field included)."""
+        await self.action_quit()
+
     # ---- panes ---------------------------------------------------------------------------------------
+    async def action_show_pane(self, name: str) -> None:
+        """A pane key: builds the panes first when pressed within the first instant."""
+        if not self.panes_ready.is_set():
+            await self._mount_other_panes()
+        self.action_pane(name)
+
     def action_pane(self, name: str) -> None:
         if name not in PANES:
             return
-        self.query_one("#panes", TabbedContent).active = name
+        self.main_screen.query_one("#panes", ContentSwitcher).current = name
+        self.main_screen.query_one(PaneTabs).active = name
         self._pane_shown(name)
 
-    @on(TabbedContent.TabActivated, "#panes")
-    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        name = event.pane.id or "search"
-        current = self.query_one("#panes", TabbedContent).active
-        if name == current and name != self.active_pane:  # a click on a tab (stale events are ignored)
-            self._pane_shown(name)
+    @on(PaneTabs.Clicked)
+    async def _tab_clicked(self, event: PaneTabs.Clicked) -> None:
+        await self.action_show_pane(event.name)
 
     def _pane_shown(self, name: str) -> None:
         changed = name != self.active_pane
         self.active_pane = name
         self._focus_pane(name)
         if name == "analysis":
-            self.call_after_refresh(self.analysis_pane.action_analyse)  # once laid out: its width is known
+            self.call_after_refresh(self.analysis_pane.analyse)  # once laid out: its width is known
         if changed:
             self.remember_ui(pane=name)
 
@@ -230,21 +324,25 @@ class MusicrecApp(App[int]):
         if name == "search" and not self.search_pane.results:
             self.search_pane.focus_input()
             return
-        found = self.query(targets[name])
+        found = self.main_screen.query(targets[name])
         if found and found.first().display:
             found.first().focus()
         else:
             self.set_focus(None)
 
-    def action_find(self) -> None:
+    async def action_find(self) -> None:
+        if not self.panes_ready.is_set():
+            await self._mount_other_panes()
         if self.active_pane == "library":
             self.library_pane.focus_filter()
         else:
             self.action_pane("search")
             self.search_pane.focus_input()
 
-    def action_discover(self) -> None:
+    async def action_discover(self) -> None:
         """Discover new songs around the marked tracks of the Similar pane, else the highlighted library track."""
+        if not self.panes_ready.is_set():
+            await self._mount_other_panes()
         seeds: list[Track] = []
         if self.active_pane == "similar":
             marked = self.similar_pane.marked
@@ -263,6 +361,7 @@ class MusicrecApp(App[int]):
                         "press D.", title="Discover", severity="warning")
             return
         self.action_pane("discover")
+        self._ensure_resource_tracker()  # Discover analyses in a multiprocessing pool (ingest no longer does)
         self.discover_pane.start(seeds)
 
     def action_help(self) -> None:
@@ -271,10 +370,14 @@ class MusicrecApp(App[int]):
     async def run_command(self, cmd: Command) -> None:
         """Run a palette command: app-level actions here, pane actions on their pane (shown first)."""
         if cmd.pane is None:
-            await self.run_action(cmd.binding.action)
+            self._palette_command = True
+            try:
+                await self.run_action(cmd.binding.action)
+            finally:
+                self._palette_command = False
             return
         self.action_pane(cmd.pane)
-        pane = self.query_one(f"#{cmd.pane}-pane")
+        pane = self.main_screen.query_one(f"#{cmd.pane}-pane")
         if cmd.binding.id == "library.select":
             await self.run_action(cmd.binding.action, self.library_pane.table)
         else:
@@ -302,7 +405,8 @@ class MusicrecApp(App[int]):
     # ---- messages from panes -------------------------------------------------------------------------
     def _alive(self) -> bool:
         """False while the app is closing and its panes are gone (late worker messages are then dropped)."""
-        return self.is_running and bool(self.screen_stack) and bool(self.query("#panes"))
+        return (self.is_running and self.panes_ready.is_set() and bool(self.screen_stack)
+                and bool(self.main_screen.query("#panes")))
 
     @on(ShowSimilar)
     def _show_similar(self, message: ShowSimilar) -> None:
@@ -328,6 +432,31 @@ class MusicrecApp(App[int]):
             return
         self._schedule_reload()
 
+    # ---- a live library: changes by other processes and users ----------------------------------------
+    def _poll_changes(self) -> None:
+        """Every LIVE_POLL s: read the store's change counter (one row) in a worker; a change reloads the
+        library's visible rows (not the whole table), the cursor staying on its track."""
+        if self._polling or not self.session.is_open:
+            return
+        self._polling = True
+        self.run_worker(self._changes_worker, thread=True, group="live", exit_on_error=False)
+
+    def _changes_worker(self) -> None:
+        try:
+            counter: int | None = self.session.library.change_counter()
+        except MusicrecError:
+            counter = None  # unreachable for a moment: try again on the next tick
+        self.call_from_thread(self._changes_seen, counter)
+
+    def _changes_seen(self, counter: int | None) -> None:
+        self._polling = False
+        if counter is None or counter == self._last_change:
+            return
+        changed = self._last_change is not None
+        self._last_change = counter
+        if changed and self._alive():
+            self.library_pane.table.reload()
+
     def _schedule_reload(self) -> None:
         if self._reload_timer is not None:
             return
@@ -344,10 +473,23 @@ class MusicrecApp(App[int]):
     def _ingest_requested(self, message: IngestRequested) -> None:
         self.start_ingest(message.tracks)
 
+    def _ensure_resource_tracker(self) -> None:
+        """The ingest pipeline analyses in spawned processes; multiprocessing's resource tracker hands its child
+        sys.stderr.fileno(), which is -1 while Textual captures stderr: start it with the real stderr, here on
+        the UI thread (nothing else writes meanwhile), when the first ingest needs it. Started before the first
+        frame, its Python process cost a loaded 2-core machine ~0.2 s of the app's start."""
+        saved = sys.stderr
+        sys.stderr = sys.__stderr__
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            sys.stderr = saved
+
     def start_ingest(self, tracks: list[Track]) -> None:
         if not self.session.is_open:
             self.notify("The library is not open yet.", severity="warning")
             return
+        self._ensure_resource_tracker()
         self._cancel.clear()
         self.run_worker(partial(self._enqueue_worker, tracks), thread=True, group="ingest-enqueue",
                         exit_on_error=False)
@@ -378,6 +520,7 @@ class MusicrecApp(App[int]):
             return
         self._ingest_running = True
         self._ingest_again = False
+        self._ensure_resource_tracker()
         self.ingest_pane.set_running(True)
         self.run_worker(self._run_worker, thread=True, group="ingest-run", exit_on_error=False)
 
@@ -478,6 +621,8 @@ class MusicrecApp(App[int]):
             self.call_from_thread(self.notify, "; ".join(queue.failures[:3]), title="Cannot play", severity="error")
 
     def _current_selection(self) -> list[Track]:
+        if not self.panes_ready.is_set():
+            return []
         if self.active_pane == "search":
             track = self.search_pane.current()
         elif self.active_pane == "similar":
@@ -488,6 +633,10 @@ class MusicrecApp(App[int]):
         return [track] if track is not None else []
 
     def action_play_pause(self) -> None:
+        from ..playback.base import PlayerState  # loaded by now (the player is built in the first worker)
+
+        if self.player_bar.player is None:
+            return  # still being built, off the UI thread
         player = self.session.player
         state = player.state
         if state is PlayerState.OFF:
@@ -501,7 +650,15 @@ class MusicrecApp(App[int]):
         self.player_bar.poll()
 
     def action_stop(self) -> None:
-        self.session.player.stop()
+        from ..playback.base import PlayerState
+
+        if self.player_bar.player is None:
+            return
+        player = self.session.player
+        if player.state in (PlayerState.IDLE, PlayerState.ENDED, PlayerState.OFF):
+            self.notify("Nothing is playing.", title="Playback", timeout=2)  # stop must not bring back the last
+            return
+        player.stop()
         self.player_bar.poll()
 
     def action_seek(self, seconds: float) -> None:
@@ -509,20 +666,45 @@ class MusicrecApp(App[int]):
         self.player_bar.poll()
 
     def action_volume(self, direction: int) -> None:
+        if self.player_bar.player is None:
+            return  # still being built, off the UI thread
         player = self.session.player
+        before = player.volume
         if direction > 0:
             player.volume_up()
         else:
             player.volume_down()
+        if player.volume == before:
+            self.notify(f"Volume is at its {'maximum' if direction > 0 else 'minimum'} ({round(before * 100)} %).",
+                        title="Playback", timeout=2)
         self.player_bar.poll()
 
     def action_next(self) -> None:
-        self.run_worker(self.session.player.next, thread=True, group="player", exclusive=True,
+        self.run_worker(partial(self._step_worker, 1), thread=True, group="player", exclusive=True,
                         exit_on_error=False)
 
     def action_previous(self) -> None:
-        self.run_worker(self.session.player.previous, thread=True, group="player", exclusive=True,
+        self.run_worker(partial(self._step_worker, -1), thread=True, group="player", exclusive=True,
                         exit_on_error=False)
+
+    def _step_worker(self, step: int) -> None:
+        """n / p: the next or previous track of the list playing; when there is none, say so."""
+        player = self.session.player
+        snap = player.snapshot()
+        moved = player.next() if step > 0 else player.previous()
+        if moved:
+            self.call_from_thread(self.player_bar.poll)
+            if step < 0 and snap.index == 0:  # the player restarts the first track: say so, it may not show
+                self.call_from_thread(self.notify, f"“{clean(snap.title)}” is the first of the list: from its "
+                                      "start again.", title="Playback", timeout=3)
+            return
+        if snap.index < 0 or snap.queue_length == 0:
+            why = "Nothing is playing: l listens to a song, P (3 Similar) plays a whole list."
+        elif step > 0:
+            why = f"“{clean(snap.title)}” is the last of the list ({snap.queue_length})."
+        else:
+            why = "Nothing before this track."
+        self.call_from_thread(self.notify, why, title="Playback", timeout=3)
 
     # ---- artwork -------------------------------------------------------------------------------------
     @on(ArtworkWanted)

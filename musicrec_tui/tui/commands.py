@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING
 
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.markup import escape
+
+from ..core.text import clean
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
@@ -53,6 +56,7 @@ def all_commands(app: MusicrecApp) -> list[Command]:
     from .panes.library import LibraryPane
     from .panes.search import SearchPane
     from .panes.similar import SimilarPane
+    from .widgets.field import FieldInput
     from .widgets.lists import KeyTable
     from .widgets.track_table import TrackTable
 
@@ -61,6 +65,7 @@ def all_commands(app: MusicrecApp) -> list[Command]:
 
     out: list[Command] = [Command("Everywhere", None, b) for b in bindings(type(app))]
     out += [Command("In lists", None, b) for b in bindings(KeyTable)]
+    out += [Command("In a text field", None, b) for b in bindings(FieldInput)]
     out += [Command("1 Search", "search", b) for b in bindings(SearchPane)]
     library_rows = [b for b in TrackTable.BINDINGS if isinstance(b, Binding) and b.id == "library.select"]
     out += [Command("2 Library", "library", b) for b in library_rows + bindings(LibraryPane)]
@@ -91,10 +96,11 @@ class ActionsProvider(Provider):
         keymap = dict(app.settings.keymap)
         out = []
         for cmd in all_commands(app):
-            if cmd.section == "In lists":
+            if cmd.section in ("In lists", "In a text field"):
                 continue
             where = "" if cmd.pane is None else f"{cmd.section}: "
-            out.append((f"{where}{cmd.binding.description}", f"key: {keys_for(cmd.binding, keymap)}", cmd))
+            keys = escape(clean(keys_for(cmd.binding, keymap)))  # keys come from config.toml: never markup
+            out.append((f"{where}{cmd.binding.description}", f"key: {keys}", cmd))
         return out
 
     async def _run(self, cmd: Command) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,10 @@ def build_app(isolated_env: Path, tmp_path: Path, fake_itunes: FakeItunes) -> It
 
 async def settle(app: MusicrecApp, pilot: Any, rounds: int = 3) -> None:
     """Let thread workers finish and their call_from_thread/post_message updates land (docs/ARCHITECTURE.md,
-    Testing)."""
+    Testing).
+
+    First wait for the panes built just after the first frame: the library opens once they are there."""
+    await asyncio.wait_for(app.panes_ready.wait(), timeout=30)
     for _ in range(rounds):
         await app.workers.wait_for_complete()
         await pilot.pause()

@@ -33,3 +33,24 @@ def make_services(settings: Settings, itunes_url: str, player: Player) -> Servic
     client = ItunesClient(itunes_url, rate_per_minute=6000, max_retries=1, backoff_base=0.01, backoff_cap=0.02,
                           timeout=5)
     return factory.make_services(settings, catalogue=client, player=player, workers=1, artwork=False)
+
+
+def screen_text(app: Any, styles: bool = False) -> str:
+    """What the terminal shows now, as plain text (the compositor's full frame; with `styles`, colours and
+    highlights as ANSI codes too, so a moved cursor counts as a change)."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), record=True,
+                      color_system="truecolor" if styles else None, force_terminal=styles,
+                      legacy_windows=False, safe_box=False)
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return "\n".join(line.rstrip() for line in console.export_text(styles=styles).splitlines())
+
+
+def footer_keys(app: Any) -> dict[str, str]:
+    """The keys the footer offers now (shown and enabled): key -> description."""
+    return {key: ab.binding.description for key, ab in app.screen.active_bindings.items()
+            if ab.binding.show and ab.enabled}

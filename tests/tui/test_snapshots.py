@@ -26,7 +26,7 @@ from tests.fake_itunes import FakeItunes
 from tests.tui.conftest import settle
 from tests.tui.support import make_services, make_settings, stepped_player
 
-SIZES = [(120, 40), (80, 24)]
+SIZES = [(120, 40), (80, 24), (200, 50)]
 ARTISTS = ["Aurora Vale", "Brass Lantern", "Cobalt Hours", "Delta Ferns", "Echo Parade"]
 GENRES = ["Electronic", "Jazz", "Rock", "Ambient"]
 SHOWN_URL = "sqlite:///home/you/.local/share/musicrec-tui/library.sqlite3"  # what the header shows

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -17,8 +16,11 @@ from textual.widgets import Static
 from ...app.services import Session
 from ...core.errors import MusicrecError
 from ...core.models import Track
-from ...textfmt import clean
-from ..widgets.halfblock import heatmap_to_text, mask_to_text, waveform_rows
+from ...textfmt import clean, ellipsize
+from ..text import markup
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ANALYSIS_RATE = 22050
 
@@ -37,7 +39,7 @@ class AnalysisPane(VerticalScroll):
     """Spectrogram, waveform and group bars; computed in a worker when the pane is shown."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "analyse", "Analyse", id="analysis.refresh"),
+        Binding("a", "analyse", "Analyse again", id="analysis.refresh"),
     ]
 
     def __init__(self, session: Session, **kwargs: Any) -> None:
@@ -58,7 +60,7 @@ class AnalysisPane(VerticalScroll):
         """The person is looking at `track`; analyse it when this pane is (or becomes) visible."""
         self.track = track
         if self._shown():
-            self.action_analyse()
+            self.analyse()
 
     def compare_with(self, seeds: list[Track]) -> None:
         """The Similar pane's seeds: the feature groups are explained against them."""
@@ -69,6 +71,16 @@ class AnalysisPane(VerticalScroll):
         return all(node.display for node in self.ancestors_with_self if isinstance(node, Widget))
 
     def action_analyse(self) -> None:
+        """`a`: analyse the highlighted track again (decode, spectrogram, groups), or say why not."""
+        if self.track is None:
+            self.app.notify("Nothing to analyse yet: highlight a track in 2 Library or 3 Similar first.",
+                            title="Analysis", severity="warning")
+            return
+        self.app.notify(f"Analysing “{clean(self.track.title)}” again.", title="Analysis", timeout=2)
+        self.analyse(force=True)
+
+    def analyse(self, force: bool = False) -> None:
+        """Analyse the highlighted track unless it is on show already (at this size, with these seeds)."""
         track = self.track
         if track is None:
             return
@@ -76,16 +88,18 @@ class AnalysisPane(VerticalScroll):
         width = max(20, self.size.width - 2)
         lines = max(4, min(12, self.size.height - 10))  # spectrogram lines: leave room for the rest
         key = (track.id, tuple(t.id for t in seeds), width, lines)
-        if key == self.shown:
+        if key == self.shown and not force:
             return
         self.shown = key
-        self.query_one("#analysis-title", Static).update(f"Analysing [b]{clean(track.title)}[/b]…")
+        self.query_one("#analysis-title", Static).update(markup("Analysing [b]$title[/b]…",
+                                                                title=ellipsize(track.title, 80)))
         self.run_worker(partial(self._compute, track, seeds, width, lines), thread=True, group="analysis",
                         exclusive=True, exit_on_error=False)
 
     def _compute(self, track: Track, seeds: list[Track], width: int, lines: int) -> None:
         from ...core.audio import decode
         from ..analysis import log_mel
+        from ..widgets.halfblock import waveform_rows
 
         seed = seeds[0] if seeds else None
         try:
@@ -107,21 +121,24 @@ class AnalysisPane(VerticalScroll):
     def _failed(self, track: Track, message: str) -> None:
         self.shown = None
         self.query_one("#analysis-title", Static).update(
-            f"[b]{clean(track.title)}[/b]: [b red]cannot analyse:[/] {clean(message)}")
+            markup("[b]$title[/b]: [b red]cannot analyse:[/] $message", title=ellipsize(track.title, 80),
+                   message=message))
 
     def _show(self, pic: Picture) -> None:
+        from ..widgets.halfblock import heatmap_to_text, mask_to_text
+
         t = pic.track
         self.query_one("#analysis-title", Static).update(
-            f"[b]{clean(t.title)}[/b] — {clean(t.artist)}   [dim]log-mel spectrogram (high "
-            f"frequencies at the top), then the waveform[/dim]")
+            markup("[b]$title[/b] — $artist   [dim]log-mel spectrogram (high frequencies at the top), then the "
+                   "waveform[/dim]", title=ellipsize(t.title, 80), artist=ellipsize(t.artist, 60)))
         self.query_one("#analysis-spectrogram", Static).update(heatmap_to_text(pic.spectrogram))
         self.query_one("#analysis-waveform", Static).update(mask_to_text(pic.waveform))
         groups = self.query_one("#analysis-groups", Static)
         if pic.seed is None or (not pic.groups and not pic.note):
             groups.update("[dim]Open similar songs (Enter in 2 Library) to compare this track with a seed.[/dim]")
             return
-        out = Text(f"What makes it sound like the seed “{clean(pic.seed.title)}” (each feature group's share):\n",
-                   style="bold")
+        out = Text(f"What makes it sound like the seed “{ellipsize(pic.seed.title, 80)}” (each feature group's "
+                   "share):\n", style="bold")
         if pic.note:
             out.append(pic.note, style="dim")
         pad = max((len(name) for name, _ in pic.groups), default=0)

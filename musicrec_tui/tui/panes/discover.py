@@ -142,6 +142,9 @@ class DiscoverPane(Vertical):
             self.session.discover(seeds, options, cancel=cancel, on_event=on_event)
         except MusicrecError as exc:
             self.post_message(DiscoverUpdate(run, None, exc.one_line()))
+        except Exception as exc:  # a bug: the pane must not wait forever; the worker still reports it
+            self.post_message(DiscoverUpdate(run, None, f"unexpected error: {type(exc).__name__}: {exc}"))
+            raise
 
     @on(DiscoverUpdate)
     def _update(self, message: DiscoverUpdate) -> None:
@@ -230,14 +233,20 @@ class DiscoverPane(Vertical):
         event.stop()
         self.action_add()
 
+    def _refuse(self, why: str) -> None:
+        self.app.notify(why, title="Discover", severity="warning", timeout=3)
+
     def action_listen(self) -> None:
         item = self.current()
-        if item is not None:
-            self.post_message(PlayRequested([item.track]))
+        if item is None:
+            self._refuse("Nothing to listen to yet: press D on a library track to discover songs.")
+            return
+        self.post_message(PlayRequested([item.track]))
 
     def action_add(self) -> None:
         item = self.current()
         if item is None:
+            self._refuse("Nothing to add yet: press D on a library track to discover songs.")
             return
         track = item.track
         if track.external_id in self.added:
@@ -250,6 +259,9 @@ class DiscoverPane(Vertical):
         self._fill()
 
     def action_cancel(self) -> None:
+        if self._cancel is None or not self.running:
+            self._refuse("No discovery is running.")
+            return
         if self._cancel is not None and self.running:
             self._cancel.set()
             self._message = "cancelling…"
@@ -257,17 +269,26 @@ class DiscoverPane(Vertical):
                 self.query_one("#discover-progress", Static).update(progress_text(self.progress, self._message))
 
     def action_again(self) -> None:
-        if self.seeds:
-            self.start(self.seeds)
+        if not self.seeds:
+            self._refuse("Nothing to run again yet: press D on a library track first.")
+            return
+        self.start(self.seeds)
 
     def action_toggle_exclude(self) -> None:
         self.exclude_artist = not self.exclude_artist
         self._header()
         if self.seeds:
             self.start(self.seeds)
+        else:
+            self.app.notify(f"The next discovery {'hides' if self.exclude_artist else 'shows'} the seeds' artists.",
+                            title="Discover", timeout=3)
 
     def action_budget(self, direction: int) -> None:
         budget = max(0, min(500, self.budget + int(direction) * BUDGET_STEP))
-        if budget != self.budget:
-            self.budget = budget
-            self._header()
+        if budget == self.budget:
+            self._refuse(f"The budget is at its {'maximum' if direction > 0 else 'minimum'} ({budget} previews).")
+            return
+        self.budget = budget
+        self._header()
+        if not self.seeds:
+            self.app.notify(f"The next discovery may analyse up to {budget} previews.", title="Discover", timeout=3)

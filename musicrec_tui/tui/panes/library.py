@@ -16,9 +16,11 @@ from ...app.services import Session
 from ...core.errors import MusicrecError
 from ...core.models import Track
 from ...store.protocol import Library
-from ...textfmt import clean
+from ...textfmt import clean, ellipsize
 from ..messages import IngestRequested, LibraryChanged, PlayRequested, ShowSimilar, TrackFocused
 from ..screens import ConfirmScreen
+from ..text import markup
+from ..widgets.field import FieldInput
 from ..widgets.track_table import COLUMNS, TrackTable
 
 FILTER_DELAY = 0.15  # seconds of quiet typing before the filter query runs
@@ -35,7 +37,6 @@ class LibraryPane(Vertical):
         Binding("O", "reverse_sort", "Reverse", show=False, id="library.reverse"),
         Binding("d,delete", "delete", "Delete", id="library.delete"),
         Binding("r", "reanalyse", "Re-analyse", id="library.reanalyse"),
-        Binding("escape", "focus_table", "Table", show=False, id="library.table"),
     ]
 
     def __init__(self, session: Session, **kwargs: Any) -> None:
@@ -49,7 +50,7 @@ class LibraryPane(Vertical):
         return self.query_one(TrackTable)
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="Filter by title, artist, album or genre (type to filter)", id="library-filter")
+        yield FieldInput(placeholder="Filter by title, artist, album or genre (type to filter)", id="library-filter")
         yield Static(EMPTY, id="library-empty")
         yield TrackTable(id="library-table")
         yield Static("Opening the library…", id="library-status", classes="status")
@@ -83,15 +84,23 @@ class LibraryPane(Vertical):
     def focus_filter(self) -> None:
         self.query_one("#library-filter", Input).focus()
 
+    @on(FieldInput.Leave)
+    def _left_field(self, event: FieldInput.Leave) -> None:
+        event.stop()
+        self.action_focus_table()
+
     def action_focus_table(self) -> None:
-        self.table.focus()
+        if self.table.display:
+            self.table.focus()
+        else:
+            self.app.set_focus(None)  # an empty library: out of the field, so 1-5, ? and q work again
 
     # ---- table events --------------------------------------------------------------------------------
     @on(TrackTable.Counted)
     def _counted(self, event: TrackTable.Counted) -> None:
         table = self.table
         if event.error:
-            self.query_one("#library-status", Static).update(f"[b red]Library:[/] {clean(event.error)}")
+            self.query_one("#library-status", Static).update(markup("[b red]Library:[/] $error", error=event.error))
             return
         if not table.search:
             self.library_total = event.total
@@ -106,12 +115,13 @@ class LibraryPane(Vertical):
         label = next(c.label for c in COLUMNS if c.key == table.sort)
         order = "descending" if table.descending else "ascending"
         if table.search:
-            counts = f"{table.total:,} of {total:,} tracks match “{clean(table.search)}”" if total is not None \
+            counts = f"{table.total:,} of {total:,} tracks match “$search”" if total is not None \
                 else f"{table.total:,} tracks match"
         else:
             counts = f"{table.total:,} tracks"
-        self.query_one("#library-status", Static).update(
-            f"{counts} · sorted by {label} ({order}) · [b]Enter[/b] similar · [b]/[/b] filter · [b]o[/b] sort")
+        self.query_one("#library-status", Static).update(markup(
+            f"{counts} · sorted by {label} ({order}) · [b]Enter[/b] similar · [b]/[/b] filter · [b]o[/b] sort",
+            search=table.search or ""))
 
     @on(TrackTable.Highlighted)
     def _highlighted(self, event: TrackTable.Highlighted) -> None:
@@ -141,7 +151,8 @@ class LibraryPane(Vertical):
         track = self.table.current
         if track is None:
             return
-        question = f"Delete “{clean(track.title)}” by {clean(track.artist)} from the library?"
+        question = markup("Delete “$title” by $artist from the library?", title=ellipsize(track.title, 60),
+                          artist=ellipsize(track.artist, 40))
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -154,10 +165,12 @@ class LibraryPane(Vertical):
         try:
             gone = self.session.delete_track(track)
         except MusicrecError as exc:
-            self.app.call_from_thread(self.app.notify, exc.one_line(), title="Delete", severity="error")
+            self.app.call_from_thread(self.app.notify, clean(exc.one_line()), title="Delete", severity="error",
+                                      markup=False)
             return
         if gone:
-            self.app.call_from_thread(self.app.notify, f"Deleted “{clean(track.title)}”.", title="Library")
+            self.app.call_from_thread(self.app.notify, f"Deleted “{ellipsize(track.title, 60)}”.", title="Library",
+                                      markup=False)
         self.post_message(LibraryChanged())
 
     def action_reanalyse(self) -> None:
@@ -168,5 +181,5 @@ class LibraryPane(Vertical):
             self.app.notify("No audio to re-analyse for this track.", severity="warning")
             return
         self.post_message(IngestRequested([track]))
-        self.app.notify(f"“{clean(track.title)}” queued for analysis (skipped when its vector is current) — "
-                        "see 4 Ingest.", title="Library")
+        self.app.notify(f"“{ellipsize(track.title, 60)}” queued for analysis (skipped when its vector is current) "
+                        "— see 4 Ingest.", title="Library", markup=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from functools import partial
 from typing import Any, ClassVar
 
@@ -9,14 +11,20 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.content import Content
+from textual.events import Resize
+from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
 from ...app.search import SearchResult
 from ...app.services import Session
-from ...core.errors import MusicrecError
+from ...core.errors import ItunesCancelled, MusicrecError
 from ...core.models import Track
-from ...textfmt import clean, mmss
+from ...textfmt import clean, ellipsize, mmss
 from ..messages import IngestRequested, PlayRequested
+from ..text import markup, plain_cut
+from ..widgets.columns import Col, share
+from ..widgets.field import FieldInput
 from ..widgets.lists import KeyTable
 
 WELCOME = """[b]Welcome to musicrec[/b] — find songs that sound alike.
@@ -28,7 +36,20 @@ Your library is empty. To get started:
   [b]3.[/b] Watch it being analysed on [b]4 Ingest[/b], browse it on [b]2 Library[/b],
      and press [b]Enter[/b] there for songs that sound like it on [b]3 Similar[/b].
 
-[dim]? shows every key · ctrl+p finds any command · q quits[/dim]"""
+[dim]In the search box: Escape leaves it · ? (box empty) shows every key · ctrl+q quits.
+Outside it: ? every key · ctrl+p any command · q quits.[/dim]"""
+
+
+# the README promises title, artist, length, in library and preview at any width; album and genre when there is room
+SEARCH_COLUMNS = (
+    Col("title", "Title", 12, weight=0.4),
+    Col("artist", "Artist", 10, weight=0.3),
+    Col("album", "Album", 10, weight=0.3, priority=1),
+    Col("genre", "Genre", 8, 14, priority=2),
+    Col("len", "Len", 5, 5),
+    Col("lib", "Lib", 3, 3),
+    Col("preview", "Prev", 4, 4),
+)
 
 
 class SearchPane(Vertical):
@@ -37,7 +58,7 @@ class SearchPane(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "ingest_all", "Ingest all", id="search.ingest_all"),
         Binding("l", "listen", "Listen", id="search.listen"),
-        Binding("escape", "focus_results", "Results", show=False, id="search.results"),
+        Binding("escape", "cancel_search", "Cancel search", id="search.cancel"),
     ]
 
     def __init__(self, session: Session, **kwargs: Any) -> None:
@@ -45,14 +66,17 @@ class SearchPane(Vertical):
         self.session = session
         self.results: list[Track] = []
         self.in_library: set[tuple[str, str]] = set()
+        self._laid_out_for = -1
+        self._cancel: threading.Event | None = None  # the running search's
+        self._countdown: Timer | None = None
+        self._wait_until = 0.0
+        self._wait_term = self._wait_reason = ""
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="Search the iTunes catalogue: artist, song or album, then Enter",
+        yield FieldInput(placeholder="Search the iTunes catalogue: artist, song or album, then Enter",
                     id="search-input")
         yield Static(WELCOME, id="welcome")
-        table = KeyTable(id="search-results")
-        table.add_columns("Title", "Artist", "Album", "Genre", "Len", "Lib", "Preview")
-        yield table
+        yield KeyTable(id="search-results")
         yield Static("", id="search-status", classes="status")
 
     def on_mount(self) -> None:
@@ -61,7 +85,7 @@ class SearchPane(Vertical):
     def show_welcome(self, show: bool) -> None:
         self.query_one("#welcome").display = show and not self.results
 
-    def set_status(self, text: str) -> None:
+    def set_status(self, text: str | Content) -> None:
         self.query_one("#search-status", Static).update(text)
 
     @on(Input.Submitted, "#search-input")
@@ -70,23 +94,89 @@ class SearchPane(Vertical):
         if not term:
             self.set_status("Type something to search for.")
             return
-        self.set_status(f"Searching for “{clean(term)}”…")
-        self.run_worker(partial(self._search, term), thread=True, group="search", exclusive=True,
+        self.set_status(markup("Searching for “$term”…", term=term))
+        if self._cancel is not None:
+            self._cancel.set()  # a new search replaces the one waiting
+        self._cancel = cancel = threading.Event()
+        self.run_worker(partial(self._search, term, cancel), thread=True, group="search", exclusive=True,
                         exit_on_error=False)
 
-    def _search(self, term: str) -> None:
+    def _search(self, term: str, cancel: threading.Event) -> None:
+        def waiting(seconds: float, reason: str) -> None:
+            self.app.call_from_thread(self._waiting, term, seconds, reason)
+
         try:
-            found = self.session.search(term)
+            found = self.session.search(term, cancel, waiting)
+        except ItunesCancelled:
+            self.app.call_from_thread(self._cancelled, term, cancel)
+            return
         except MusicrecError as exc:
-            self.app.call_from_thread(self._failed, term, exc.one_line())
+            self.app.call_from_thread(self._failed, term, exc.one_line(), cancel)
             return
         self.app.call_from_thread(self._show, term, found)
 
-    def _failed(self, term: str, message: str) -> None:
-        self.set_status(f"[b red]Search failed:[/] {clean(message)}")
-        self.app.notify(message, title=f"Search “{clean(term)}”", severity="error", timeout=8)
+    # ---- a search waiting on throttling: a countdown, and Escape cancels it
+    @property
+    def searching(self) -> bool:
+        return self._cancel is not None and not self._cancel.is_set()
+
+    def _waiting(self, term: str, seconds: float, reason: str) -> None:
+        self._wait_until = time.monotonic() + seconds
+        self._wait_term, self._wait_reason = ellipsize(term, 40), reason
+        if self._countdown is None:
+            self._countdown = self.set_interval(0.5, self._tick)
+        self._tick()
+        self.refresh_bindings()
+
+    def _tick(self) -> None:
+        left = max(0, round(self._wait_until - time.monotonic()))
+        self.set_status(markup("“$term”: $reason; trying again in [b]$left s[/b] — [b]Escape[/b] cancels",
+                               term=self._wait_term, reason=self._wait_reason, left=left))
+
+    def _stop_countdown(self) -> None:
+        if self._countdown is not None:
+            self._countdown.stop()
+            self._countdown = None
+        self.refresh_bindings()
+
+    def action_cancel_search(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+        self.set_status("Cancelling the search…")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_search":
+            return self.searching
+        return True
+
+    def _clear_results(self) -> None:
+        self.results = []
+        self.in_library = set()
+        table = self.query_one("#search-results", KeyTable)
+        table.clear()
+        table.display = False
+
+    def _cancelled(self, term: str, cancel: threading.Event) -> None:
+        if cancel is not self._cancel:
+            return  # a newer search is on
+        self._stop_countdown()
+        self._clear_results()
+        self.set_status(markup("Search for “$term” cancelled.", term=ellipsize(term, 40)))
+
+    def _failed(self, term: str, message: str, cancel: threading.Event) -> None:
+        if cancel is not self._cancel:
+            return
+        self._cancel = None
+        self._stop_countdown()
+        self._clear_results()  # the old results under a new error would look like this search's
+        reason = message if message.lower().startswith("itunes") else f"Search failed: {message}"
+        self.set_status(markup("[b red]✗[/] $reason", reason=reason))
+        self.app.notify(clean(reason), title=f"Search “{ellipsize(term, 40)}”", severity="error", timeout=8,
+                        markup=False)
 
     def _show(self, term: str, results: list[SearchResult]) -> None:
+        self._cancel = None
+        self._stop_countdown()
         found = [r.track for r in results]
         known = {r.track.key for r in results if r.in_library}
         self.results = found
@@ -95,22 +185,40 @@ class SearchPane(Vertical):
         self.query_one("#welcome").display = False
         table = self.query_one("#search-results", KeyTable)
         table.display = True
+        self.call_after_refresh(self._refit)  # shown for the first time: lay it out for its real width
         field = self.query_one("#search-input", Input)
         if found and (not field.has_focus or field.value.strip() == term):
             table.focus()  # not while the person is typing another search: keys would hit the table's bindings
             playable = sum(1 for t in found if t.preview_url)
-            self.set_status(f"{len(found)} results for “{clean(term)}” · {len(known)} in library · "
-                            f"{playable} with preview — [b]Enter[/b] ingest · [b]a[/b] all · [b]l[/b] listen")
+            how_many = "1 result" if len(found) == 1 else f"{len(found)} results"
+            self.set_status(markup(f"{how_many} for “$term” · {len(known)} in library · "
+                                   f"{playable} with preview — [b]Enter[/b] ingest · [b]a[/b] all · "
+                                   "[b]l[/b] listen", term=term))
         else:
-            self.set_status(f"No songs found for “{clean(term)}”. Try fewer or other words.")
+            self.set_status(markup("No songs found for “$term”. Try fewer or other words.", term=term))
+
+    def on_resize(self, event: Resize) -> None:
+        self.call_after_refresh(self._refit)  # once the table has its new size
+
+    def _refit(self) -> None:
+        if self.query_one("#search-results", KeyTable).size.width != self._laid_out_for:
+            self._fill()
 
     def _fill(self) -> None:
+        """(Re)build the table for its width: columns by priority (tui/widgets/columns.py), cells cut with …"""
         table = self.query_one("#search-results", KeyTable)
         row = table.cursor_row
-        table.clear()
+        self._laid_out_for = table.size.width
+        widths = share(SEARCH_COLUMNS, max(table.size.width, self.size.width) - 1)  # - 1: the scrollbar's room
+        table.clear(columns=True)
+        for col in SEARCH_COLUMNS:
+            if col.key in widths:
+                table.add_column(col.label, width=widths[col.key], key=col.key)
         for i, t in enumerate(self.results):
-            table.add_row(clean(t.title), clean(t.artist), clean(t.album), clean(t.genre), mmss(t.duration_ms),
-                          "✓" if t.key in self.in_library else "", "▶" if t.preview_url else "–", key=str(i))
+            cells = {"title": t.title, "artist": t.artist, "album": t.album, "genre": t.genre,
+                     "len": mmss(t.duration_ms), "lib": "✓" if t.key in self.in_library else "",
+                     "preview": "▶" if t.preview_url else "–"}
+            table.add_row(*(plain_cut(cells[k], w) for k, w in widths.items()), key=str(i))
         if self.results:
             table.move_cursor(row=min(row, len(self.results) - 1))
 
@@ -157,6 +265,14 @@ class SearchPane(Vertical):
             self.app.notify("This result has no preview.", severity="warning")
             return
         self.post_message(PlayRequested([track]))
+
+    @on(FieldInput.Leave)
+    def _left_field(self, event: FieldInput.Leave) -> None:
+        event.stop()
+        if self.searching:
+            self.action_cancel_search()  # Escape first cancels a search that waits
+            return
+        self.action_focus_results()
 
     def action_focus_results(self) -> None:
         table = self.query_one("#search-results", KeyTable)

@@ -11,15 +11,18 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.events import Resize
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from ...app.services import Session
 from ...core.errors import MusicrecError
 from ...core.models import Neighbour, Track
-from ...textfmt import clean
+from ...textfmt import clean, ellipsize
 from ..messages import PlayRequested, RememberUi, SeedsChanged, TrackFocused
 from ..screens import PathScreen
+from ..text import markup, plain_cut
+from ..widgets.columns import Col, share
 from ..widgets.lists import KeyTable
 
 if TYPE_CHECKING:
@@ -29,6 +32,10 @@ K_STEP = 5
 BAR = 10
 
 
+def songs(n: int) -> str:
+    return "1 song" if n == 1 else f"{n} songs"
+
+
 def score_bar(score: float, width: int = BAR) -> str:
     """A score in [0, 1] as a bar of eighths, then the number."""
     value = min(1.0, max(0.0, float(score)))
@@ -36,6 +43,17 @@ def score_bar(score: float, width: int = BAR) -> str:
     full, part = divmod(eighths, 8)
     bar = "█" * full + ("" if part == 0 else " ▏▎▍▌▋▊▉"[part])
     return f"{bar:<{width}} {value:.3f}"
+
+
+# rank, score, title, artist and why at any width; the score bar shrinks from 10 to 5 cells first
+SIMILAR_COLUMNS = (
+    Col("mark", "", 1, 1),
+    Col("rank", "#", 3, 3),
+    Col("score", "Score", 11, 16),
+    Col("title", "Title", 12, weight=0.35),
+    Col("artist", "Artist", 10, weight=0.25),
+    Col("why", "Why", 14, weight=0.4),
+)
 
 
 class SimilarPane(Vertical):
@@ -62,14 +80,13 @@ class SimilarPane(Vertical):
         self.recommendation: Recommendation | None = None
         self.items: list[Neighbour] = []
         self.marked: set[int] = set()
+        self._laid_out_for = -1
         self.history: list[list[Track]] = []
 
     def compose(self) -> ComposeResult:
         yield Static("Pick a track in [b]2 Library[/b] and press [b]Enter[/b] to see songs that sound like it.",
                      id="similar-header")
-        table = KeyTable(id="similar-table")
-        table.add_columns("", "#", "Score", "Title", "Artist", "Why")
-        yield table
+        yield KeyTable(id="similar-table")
         yield Static("", id="similar-status", classes="status")
 
     def _header(self) -> None:
@@ -77,12 +94,14 @@ class SimilarPane(Vertical):
             return
         if len(self.seeds) == 1:
             seed = self.seeds[0]
-            who = f"[b]{clean(seed.title)}[/b] — {clean(seed.artist)}"
+            who, names = "[b]$title[/b] — $artist", {"title": ellipsize(seed.title, 80),
+                                                     "artist": ellipsize(seed.artist, 60)}
         else:
-            who = f"[b]radio[/b] from {len(self.seeds)} tracks: " + ", ".join(clean(t.title) for t in self.seeds[:3])
+            who = f"[b]radio[/b] from {len(self.seeds)} tracks: $titles"
+            names = {"titles": ", ".join(ellipsize(t.title, 40) for t in self.seeds[:3])}
         same = "hidden" if self.exclude_artist else "shown"
         self.query_one("#similar-header", Static).update(
-            f"Similar to {who}   [dim]k = {self.k} · same artist {same}[/dim]")
+            markup(f"Similar to {who}   [dim]k = {self.k} · same artist {same}[/dim]", **names))
 
     # ---- loading -------------------------------------------------------------------------------------
     def show(self, seeds: list[Track], remember: bool = True) -> None:
@@ -114,7 +133,8 @@ class SimilarPane(Vertical):
         self.items = []
         self.recommendation = None
         self.query_one("#similar-table", KeyTable).clear()
-        self.query_one("#similar-status", Static).update(f"[b red]No similar songs:[/] {clean(message)}")
+        self.query_one("#similar-status", Static).update(markup("[b red]No similar songs:[/] $message",
+                                                                message=message))
 
     def _show_items(self, rec: Recommendation) -> None:
         if [t.id for t in rec.seeds] != [t.id for t in self.seeds]:
@@ -133,14 +153,29 @@ class SimilarPane(Vertical):
             self.query_one("#similar-status", Static).update(
                 "No neighbours yet: ingest more songs (1 Search) and they will appear here.")
 
+    def on_resize(self, event: Resize) -> None:
+        self.call_after_refresh(self._refit)  # once the table has its new size
+
+    def _refit(self) -> None:
+        if self.query_one("#similar-table", KeyTable).size.width != self._laid_out_for:
+            self._fill()
+
     def _fill(self) -> None:
+        """(Re)build the table for its width: columns by priority (tui/widgets/columns.py), cells cut with …"""
         table = self.query_one("#similar-table", KeyTable)
         row = table.cursor_row
-        table.clear()
+        self._laid_out_for = table.size.width
+        widths = share(SIMILAR_COLUMNS, max(table.size.width, self.size.width) - 1)
+        table.clear(columns=True)
+        for col in SIMILAR_COLUMNS:
+            if col.key in widths:
+                table.add_column(col.label, width=widths[col.key], key=col.key)
         for i, s in enumerate(self.items):
-            mark = "●" if int(s.track.id or 0) in self.marked else ""
-            table.add_row(mark, str(s.rank), score_bar(s.score), clean(s.track.title), clean(s.track.artist),
-                          " · ".join(f"{g} {share:.0%}" for g, share in s.why()[:3]), key=str(i))
+            cells = {"mark": "●" if int(s.track.id or 0) in self.marked else "", "rank": str(s.rank),
+                     "score": score_bar(s.score, widths["score"] - 6), "title": s.track.title,
+                     "artist": s.track.artist,
+                     "why": " · ".join(f"{g} {part:.0%}" for g, part in s.why()[:3])}
+            table.add_row(*(plain_cut(cells[k], w) for k, w in widths.items()), key=str(i))
         if self.items:
             table.move_cursor(row=min(row, len(self.items) - 1))
 
@@ -168,8 +203,11 @@ class SimilarPane(Vertical):
         self.show([item.track])
 
     def action_back(self) -> None:
-        if self.history:
-            self.show(self.history.pop(), remember=False)
+        if not self.history:
+            self.app.notify("This is the first list: Enter on a song walks to its own neighbours, and Backspace "
+                            "then comes back here.", title="Similar", timeout=4)
+            return
+        self.show(self.history.pop(), remember=False)
 
     def action_listen(self) -> None:
         item = self.current()
@@ -235,7 +273,9 @@ class SimilarPane(Vertical):
                 self.run_worker(partial(self._export, path, rec), thread=True, group="export", exit_on_error=False)
 
         self.app.push_screen(PathScreen("Export the list to (a .json name writes JSON, anything else M3U):",
-                                        str(Path.home() / name), "Enter writes · Escape cancels"), chosen)
+                                        str(Path.home() / name),
+                                        f"The name says whose neighbours: the seed's library id ({seed.id}). "
+                                        "Enter writes · Escape cancels"), chosen)
 
     def _deliver(self, name: str, rec: Recommendation) -> None:
         """Hand the list to the browser as a download (App.deliver_text): the same text as a written export."""
@@ -244,13 +284,14 @@ class SimilarPane(Vertical):
         fmt = ExportFormat.for_path(Path(name))
         kind = "application/json" if fmt is ExportFormat.JSON else "audio/x-mpegurl"
         self.app.deliver_text(io.StringIO(export_text(fmt, rec)), save_filename=name, mime_type=kind)
-        self.app.notify(f"Downloading {len(rec.neighbours)} songs as {name}", title="Export")
+        self.app.notify(f"Downloading {songs(len(rec.neighbours))} as {name}", title="Export")
 
     def _export(self, path: Path, rec: Recommendation) -> None:
         try:
             written = self.session.export(path, rec)
         except MusicrecError as exc:
-            self.app.call_from_thread(self.app.notify, exc.one_line(), title="Export", severity="error")
+            self.app.call_from_thread(self.app.notify, clean(exc.one_line()), title="Export", severity="error",
+                                      markup=False)
             return
-        self.app.call_from_thread(self.app.notify, f"Wrote {len(rec.neighbours)} songs to {written}",
-                                  title="Export")
+        self.app.call_from_thread(self.app.notify, f"Wrote {songs(len(rec.neighbours))} to {clean(str(written))}",
+                                  title="Export", markup=False)

@@ -22,6 +22,7 @@ from ...core.errors import MusicrecError
 from ...core.models import Track
 from ...store.protocol import Library
 from ...textfmt import fit, mmss
+from .columns import Col, share
 
 PAGE_SIZE = 200
 MAX_PAGES = 64  # 12,800 rows cached at most
@@ -42,6 +43,15 @@ COLUMNS: tuple[Column, ...] = (
     Column("album", "Album", 0, 0.3),
     Column("genre", "Genre", 14),
     Column("duration_ms", "Len", 5),
+)
+
+LAYOUT = (
+    Col("id", "#", 5, 7, priority=1),
+    Col("title", "Title", 10, weight=0.4),
+    Col("artist", "Artist", 10, weight=0.3),
+    Col("album", "Album", 10, weight=0.3),
+    Col("genre", "Genre", 8, 14, priority=2),
+    Col("duration_ms", "Len", 5, 5),
 )
 
 
@@ -110,6 +120,7 @@ class TrackTable(ScrollView, can_focus=True):
         self._generation = 0
         self._pages: OrderedDict[int, list[Track]] = OrderedDict()
         self._stale: OrderedDict[int, list[Track]] = OrderedDict()  # the previous pages, shown while reloading
+        self._keep_id: int | None = None  # the track the cursor was on before a reload
         self._pending: set[int] = set()
         self.page_loads = 0  # how many pages came from the store (tests and benchmarks read it)
         self._texts: OrderedDict[tuple[int, int], str] = OrderedDict()  # (row, width) -> laid-out line
@@ -124,6 +135,9 @@ class TrackTable(ScrollView, can_focus=True):
         self._generation += 1
         # A reload (same query) keeps showing the old rows until the fresh pages arrive: no flicker while an
         # ingest adds tracks. A new filter or sort starts clean.
+        # A reload keeps the cursor on the same track, wherever the changes moved it (see _page_loaded).
+        current = self.current if keep_cursor else None
+        self._keep_id = current.id if current is not None else None
         self._stale = self._pages if keep_cursor else OrderedDict()
         self._pages = OrderedDict()
         self._pending.clear()
@@ -190,8 +204,32 @@ class TrackTable(ScrollView, can_focus=True):
         while len(self._pages) > MAX_PAGES:
             self._pages.popitem(last=False)
         self.refresh()
+        if self._keep_id is not None and self._follow_kept():
+            return
         if page == self.cursor // PAGE_SIZE:
             self._announce()
+
+    def _follow_kept(self) -> bool:
+        """After a reload: move the cursor to where the track it was on now is (rows added or removed before
+        it shift it). True when the cursor moved. Looks in the pages read so far, around the cursor."""
+        page = self.cursor // PAGE_SIZE
+        for near in (page, page - 1, page + 1):
+            rows = self._pages.get(near)
+            if rows is None:
+                if near == page:
+                    return False  # the cursor's own page is not read yet: wait for it
+                continue
+            for offset, track in enumerate(rows):
+                if track.id == self._keep_id:
+                    self._keep_id = None
+                    index = near * PAGE_SIZE + offset
+                    if index != self.cursor:
+                        self.cursor = index
+                        return True
+                    return False
+        if all(p in self._pages for p in (page - 1, page + 1) if 0 <= p * PAGE_SIZE < self.total):
+            self._keep_id = None  # gone (deleted) or far away: the cursor stays at its index
+        return False
 
     def row(self, index: int) -> Track | None:
         """The track at `index` if its page is cached (a miss asks for the page)."""
@@ -212,15 +250,13 @@ class TrackTable(ScrollView, can_focus=True):
 
     # ---- rendering -----------------------------------------------------------------------------------
     def _widths(self, width: int) -> list[int]:
-        fixed = sum(c.width for c in COLUMNS if c.width) + 2 * (len(COLUMNS) - 1)
-        spare = max(0, width - fixed)
-        widths = [c.width or int(spare * c.weight) for c in COLUMNS]
-        flex = [i for i, c in enumerate(COLUMNS) if not c.width]
-        widths[flex[0]] += spare - sum(widths[i] for i in flex)
-        return widths
+        """Per column (0: dropped for room): title, artist, album and length always; # and genre when they fit;
+        the text columns take what is left (tui/widgets/columns.py)."""
+        got = share(LAYOUT, width + 2)  # `share` counts a gap after every column, the line has one fewer
+        return [got.get(c.key, 0) for c in COLUMNS]
 
     def _line(self, values: list[str], width: int) -> str:
-        text = "  ".join(fit(v, w) for v, w in zip(values, self._widths(width), strict=True))
+        text = "  ".join(fit(v, w) for v, w in zip(values, self._widths(width), strict=True) if w > 0)
         return fit(text, width)
 
     def render_line(self, y: int) -> Strip:
@@ -310,6 +346,8 @@ class TrackTable(ScrollView, can_focus=True):
         if offset.y == 0:
             x = 0
             for col, w in zip(COLUMNS, self._widths(self.scrollable_content_region.width), strict=True):
+                if w == 0:
+                    continue
                 if x <= offset.x < x + w + 2:
                     self.sort_by(col.key)
                     return
