@@ -550,7 +550,9 @@ class SimilarityIndex:
     def _search_graph(self, query: np.ndarray, k: int, banned: np.ndarray) -> list[Hit]:
         """Top-k among the graph's candidates (a few times k), scored exactly like the full scan scores them."""
         assert self._graph is not None
-        found = self._graph.search(query, max(4 * int(k), 64) + int(banned.size))
+        # a wide pool: mutual proximity may rank first a row well down the cosine order (measured at 1M rows:
+        # recall@10 0.74 with 64 candidates)
+        found = self._graph.search(query, max(16 * int(k), 256) + int(banned.size))
         rows = self.rows_of(found)
         rows = rows[rows >= 0]
         if banned.size:
