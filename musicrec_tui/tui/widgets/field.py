@@ -39,7 +39,8 @@ class FieldInput(Input):
         self.post_message(self.Leave(self))
 
     def action_help_or_type(self) -> None:
-        self.app.action_help()  # type: ignore[attr-defined]  (with text in the field, check_action lets `?` type)
+        # with text in the field, check_action lets `?` type instead
+        self.app.action_help()  # type: ignore[attr-defined]
 
     def watch_value(self, value: str) -> None:
         self.refresh_bindings()  # the footer's `?` hint follows whether the field is empty
