@@ -63,3 +63,54 @@ def test_discover_cli_json_text_and_errors(tmp_path: Path, fake_itunes) -> None:
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "no track" in proc.stderr
     proc = run(tmp_path, db, fake_itunes.url, "discover", str(seed.id), "--source", "charts")
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def _children(pid: int) -> set[int]:
+    """Live processes whose parent is `pid` (from /proc)."""
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.add(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_kill_9_mid_discovery_leaves_no_process_behind(tmp_path: Path, fake_itunes) -> None:
+    import signal
+    import time
+
+    catalogue(fake_itunes)
+    db = f"sqlite://{tmp_path / 'lib.sqlite3'}"
+    assert run(tmp_path, db, fake_itunes.url, "ingest", "--ids", "10").returncode == 0
+    with open_library(db) as lib:
+        seed = lib.find_track("itunes", "10")
+    cmd = cli(tmp_path, db, fake_itunes.url, "discover", str(seed.id), "--json")
+    cmd.insert(3, "--config")
+    cmd.insert(4, str(tmp_path / "config.toml"))
+    fake_itunes.fail("/previews/", *(["slow"] * 6))  # previews answer slowly: the pool is up, work in flight
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env(tmp_path))
+    children: set[int] = set()
+    for _ in range(600):  # until the analysis processes (and multiprocessing's tracker) are started
+        children = _children(proc.pid)
+        if len(children) >= 2 or proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None and len(children) >= 2, "the discovery started its analysis processes"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    for _ in range(300):  # the watchdog polls once a second; the tracker follows its last worker
+        if not any(_alive(c) for c in children):
+            break
+        time.sleep(0.1)
+    assert not any(_alive(c) for c in children), "no process outlives the CLI"

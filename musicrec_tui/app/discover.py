@@ -24,6 +24,7 @@ library: adding a candidate is the user's choice, through the normal ingest queu
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import Counter
@@ -236,7 +237,8 @@ class Discoverer:
             if self._procs is None:
                 extra = (self.explainer.name,) if self.explainer else ()
                 self._procs = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"),
-                                                  initializer=warm_up, initargs=(self.extractor.name, extra))
+                                                  initializer=analysis_worker_init,
+                                                  initargs=(self.extractor.name, extra, os.getpid()))
             return self._procs
 
     def _replace_pool(self, broken: ProcessPoolExecutor) -> None:
@@ -539,6 +541,19 @@ class _Run:
                           exclude_ids=banned, explainer=self.explainer_index)
         by_track = {id(c.song.track): c for c in self.pool.values()}
         return tuple(Discovered(n, by_track[id(n.track)].song, by_track[id(n.track)].found_by) for n in found)
+
+
+def analysis_worker_init(extractor: str, extra: tuple[str, ...], parent: int) -> None:
+    """Pool initializer: a watchdog thread ends this process once its parent is gone (even after a kill -9 of
+    the parent, which spawned pool workers otherwise outlive), then the extractors' warm-up (ingest.analysis)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    warm_up(extractor, extra)
 
 
 def skip_reason(reason: str) -> str:

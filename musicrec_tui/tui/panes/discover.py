@@ -142,6 +142,9 @@ class DiscoverPane(Vertical):
             self.session.discover(seeds, options, cancel=cancel, on_event=on_event)
         except MusicrecError as exc:
             self.post_message(DiscoverUpdate(run, None, exc.one_line()))
+        except Exception as exc:  # a bug: the pane must not wait forever; the worker still reports it
+            self.post_message(DiscoverUpdate(run, None, f"unexpected error: {type(exc).__name__}: {exc}"))
+            raise
 
     @on(DiscoverUpdate)
     def _update(self, message: DiscoverUpdate) -> None:

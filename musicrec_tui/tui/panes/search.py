@@ -190,8 +190,8 @@ class SearchPane(Vertical):
         if found and (not field.has_focus or field.value.strip() == term):
             table.focus()  # not while the person is typing another search: keys would hit the table's bindings
             playable = sum(1 for t in found if t.preview_url)
-            counted = "1 result" if len(found) == 1 else f"{len(found)} results"
-            self.set_status(markup(f"{counted} for “$term” · {len(known)} in library · "
+            how_many = "1 result" if len(found) == 1 else f"{len(found)} results"
+            self.set_status(markup(f"{how_many} for “$term” · {len(known)} in library · "
                                    f"{playable} with preview — [b]Enter[/b] ingest · [b]a[/b] all · "
                                    "[b]l[/b] listen", term=term))
         else:

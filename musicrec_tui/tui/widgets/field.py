@@ -39,7 +39,7 @@ class FieldInput(Input):
         self.post_message(self.Leave(self))
 
     def action_help_or_type(self) -> None:
-        # with text in the field, check_action lets `?` type instead
+        # with text in the field, check_action lets `?` type; empty, it opens the app's help
         self.app.action_help()  # type: ignore[attr-defined]
 
     def watch_value(self, value: str) -> None:
