@@ -56,9 +56,9 @@ class Settings:
     """Everything configurable, resolved. Passed into the core; nothing deeper reads the environment."""
 
     paths: Paths
-    db_url: str
+    db_url: str = field(repr=False)  # may hold a password: never in a repr (masked_db_url is for showing)
     config_file: Path | None = None
-    itunes_base_url: str = DEFAULT_ITUNES_URL
+    itunes_base_url: str = field(default=DEFAULT_ITUNES_URL, repr=False)  # may hold credentials too
     itunes_country: str = "US"
     itunes_rate_per_minute: float = 20.0
     itunes_timeout: float = 10.0
@@ -79,6 +79,9 @@ class Settings:
     ui_pane: str | None = None
     ui_k: int = 10
     ui_exclude_artist: bool = False
+    redirect_hosts: tuple[str, ...] = ("*.apple.com", "*.mzstatic.com")
+    download_deadline: float = 120.0
+    download_min_rate: float = 2048.0
     discover_sources: tuple[str, ...] = ("artist", "genre", "related", "terms")
     discover_budget: int = 50
     discover_requests: int = 12
@@ -127,6 +130,9 @@ _KEYS: dict[tuple[str, str], tuple[str, Any]] = {
     ("ui", "pane"): ("ui_pane", str),
     ("ui", "k"): ("ui_k", int),
     ("ui", "exclude_artist"): ("ui_exclude_artist", "bool"),
+    ("network", "redirect_hosts"): ("redirect_hosts", "hosts"),
+    ("network", "download_deadline"): ("download_deadline", float),
+    ("network", "min_rate"): ("download_min_rate", float),
     ("discover", "sources"): ("discover_sources", "sources"),
     ("discover", "budget"): ("discover_budget", int),
     ("discover", "requests"): ("discover_requests", int),
@@ -196,6 +202,8 @@ def _apply(target: dict[str, Any], section: str, key: str, value: Any, where: st
     try:
         if kind == "bool":
             target[name] = _to_bool(value)
+        elif kind == "hosts":
+            target[name] = _to_hosts(value)
         elif kind == "sources":
             target[name] = _to_sources(value)
         else:
@@ -204,6 +212,12 @@ def _apply(target: dict[str, Any], section: str, key: str, value: Any, where: st
         raise ConfigError(f"bad value for {where}: {value!r}") from None
 
 
+def _to_hosts(value: Any) -> tuple[str, ...]:
+    """A list of host names (`*.example.com` for a domain and its subdomains), or one comma-separated string."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(v, str) for v in items):
+        raise ValueError(value)
+    return tuple(v.strip().lower() for v in items if v.strip())
 def _to_sources(value: Any) -> tuple[str, ...]:
     """A list of Discover sources (TOML array, or a comma-separated string from the environment)."""
     items = value if isinstance(value, list | tuple) else str(value).split(",")
@@ -240,18 +254,20 @@ def _read_toml(path: Path, required: bool) -> dict[str, Any]:
 
 
 def _validate(settings: Settings) -> None:
-    from .store.url import parse_db_url
+    from .store.url import mask_url, parse_db_url
 
     parse_db_url(settings.db_url)
     url = settings.itunes_base_url
     if not (url.startswith("http://") or url.startswith("https://")) or len(url) < 10:
-        raise ConfigError(f"bad iTunes URL {url!r}: expected http(s)://HOST[:PORT][/PATH]")
+        raise ConfigError(f"bad iTunes URL {mask_url(url)!r}: expected http(s)://HOST[:PORT][/PATH]")
     if settings.itunes_rate_per_minute <= 0:
         raise ConfigError("itunes.rate_per_minute must be positive")
     if settings.analysis_workers < 1 or settings.download_workers < 1:
         raise ConfigError("worker counts must be at least 1")
     if settings.hubness not in ("none", "mp"):
         raise ConfigError(f"similarity.hubness must be none or mp, not {settings.hubness!r}")
+    if settings.download_deadline <= 0 or settings.download_min_rate < 0:
+        raise ConfigError("network.download_deadline must be positive and network.min_rate 0 or more")
     if settings.approximate_above < 0:
         raise ConfigError("similarity.approximate_above must be 0 (never) or a number of tracks")
     if not 1 <= settings.ui_k <= 200:
@@ -264,8 +280,10 @@ def _validate(settings: Settings) -> None:
 
 def ensure_writable_dir(path: Path, what: str) -> Path:
     """Create a directory if needed and check it is writable; ConfigError naming the path otherwise."""
+    from .core.files import private_dir
+
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        private_dir(path)
     except OSError as exc:
         raise ConfigError(f"cannot create {what} directory {path}: {exc.strerror or exc}") from None
     if not os.access(path, os.W_OK | os.X_OK):
@@ -283,9 +301,12 @@ def save_ui_state(settings: Settings, **values: Any) -> Path:
     current.update({k: v for k, v in values.items() if v is not None})
     ensure_writable_dir(path.parent, "config")
     lines = ["[ui]"] + [f"{k} = {_toml_value(v)}" for k, v in sorted(current.items())]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    from .core.files import write_private
+
+    try:
+        write_private(path, "\n".join(lines) + "\n")
+    except OSError as exc:
+        raise ConfigError(f"cannot save UI state to {path}: {exc.strerror or exc}") from None
     return path
 
 

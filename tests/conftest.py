@@ -109,3 +109,44 @@ def fake_itunes(fake_previews: Previews) -> Iterator[FakeItunes]:
     """A fresh fake iTunes server on 127.0.0.1 (empty catalogue, no faults, its own FakeClock in .clock)."""
     with FakeItunes(fake_previews, clock=FakeClock()) as server:
         yield server
+
+
+RW_ENV = "MUSICREC_TEST_MYSQL_RW_URL"  # a user with only SELECT/INSERT/UPDATE/DELETE on the PREFIX_* dbs
+RW_USER, RW_PASSWORD = "musicrec_ci_rw", "ci-Rw-Pa55word"
+
+
+def mysql_rw_base_url(base: str) -> str:
+    """The least-privilege user's base URL: from RW_ENV (set by .ci/run), else created here as root when
+    root is reachable without a password (this machine, CI); otherwise the test skips (fails under CI)."""
+    url = os.environ.get(RW_ENV, "").strip()
+    if url:
+        return url
+    import mysql.connector
+
+    u = parse_db_url(base)
+    try:
+        conn = mysql.connector.connect(host=u.host, port=u.port, user="root", password="", use_pure=True,
+                                       connection_timeout=5, autocommit=True)
+    except mysql.connector.Error:
+        if os.environ.get(REQUIRE_ENV):
+            pytest.fail(f"{RW_ENV} is not set and root cannot create the least-privilege user")
+        pytest.skip(f"least-privilege tests need {RW_ENV} (see .ci/run)")
+    cur = conn.cursor()
+    pattern = u.database.replace("_", "\\_") + "%"
+    for host in ("localhost", "127.0.0.1"):
+        cur.execute(f"CREATE USER IF NOT EXISTS '{RW_USER}'@'{host}' IDENTIFIED BY '{RW_PASSWORD}'")
+        cur.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON `{pattern}`.* TO '{RW_USER}'@'{host}'")
+    conn.close()
+    return f"mysql://{RW_USER}:{RW_PASSWORD}@{u.host}:{u.port}/{u.database}"
+
+
+@pytest.fixture
+def mysql_url() -> Iterator[str]:
+    """A URL to a fresh, empty MySQL database (MySQL-only tests)."""
+    base = mysql_base_url()
+    assert base is not None
+    url, name = fresh_mysql_url(base)
+    try:
+        yield url
+    finally:
+        drop_mysql_db(base, name)

@@ -46,6 +46,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import re
 import socket
 import threading
 import time
@@ -392,7 +393,7 @@ class FakeItunes:
             hits = [item for item in self.catalogue.values() if str(item.get("primaryGenreName", "")).lower() == term]
         else:
             hits = [item for item in self.catalogue.values()
-                    if all(w in " ".join(str(item.get(f, "")) for f in fields).lower() for w in words)]
+                    if all(w in " ".join(str(item.get(f, "")) for f in (*fields, "_terms")).lower() for w in words)]
         return (hits + list(self.extra_results))[:limit]
 
     def _lookup(self, query: dict[str, str]) -> list[dict[str, Any]]:
@@ -448,8 +449,10 @@ class _QuietServer(ThreadingHTTPServer):
 
 def _json_body(results: list[dict[str, Any]]) -> bytes:
     clean = [{k: v for k, v in item.items() if not k.startswith("_")} for item in results]
-    return ("\n\n\n" + json.dumps({"resultCount": len(clean), "results": clean}, ensure_ascii=False)
-            + "\n").encode("utf-8")
+    text = json.dumps({"resultCount": len(clean), "results": clean}, ensure_ascii=False)
+    # a lone surrogate (legal in JSON as an escape, as Apple could send) goes out as that escape
+    text = re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", text)
+    return ("\n\n\n" + text + "\n").encode("utf-8")
 
 
 def _handler_for(server: FakeItunes) -> type[BaseHTTPRequestHandler]:

@@ -87,7 +87,7 @@ def test_unknown_subcommand_and_bad_flag(tmp_path: Path) -> None:
     proc = run(["frobnicate"], tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     proc = run(["library", "--limit", "0"], tmp_path)
-    assert proc.returncode == 2 and "must be at least 1" in proc.stderr
+    assert proc.returncode == 2 and "must be a whole number from 1 to" in proc.stderr
 
 
 def test_mysql_unreachable_port(tmp_path: Path) -> None:

@@ -106,7 +106,8 @@ def test_example_config_is_valid_and_states_the_defaults(isolated_env: Path) -> 
     for name in ("itunes_base_url", "itunes_country", "itunes_rate_per_minute", "itunes_timeout",
                  "itunes_max_retries", "itunes_transient_retries", "cache_keep_previews", "cache_max_mb",
                  "preview_max_mb", "hubness", "explainer", "download_workers", "ui_k", "ui_exclude_artist",
-                 "discover_sources", "discover_budget", "discover_requests", "discover_k", "discover_max_age_days"):
+                 "discover_sources", "discover_budget", "discover_requests", "discover_k", "discover_max_age_days",
+                 "redirect_hosts", "download_deadline", "download_min_rate"):
         assert getattr(s, name) == getattr(d, name), name
     assert s.extractor == "musicnn"
 

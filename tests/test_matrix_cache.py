@@ -271,3 +271,20 @@ def test_a_damaged_graph_is_rebuilt(library: SqlLibrary, tmp_path: Path) -> None
     graph.write_bytes(bytes(data))
     similar = LibraryIndex(library, None, "mp", "handcrafted", index_dir=folder, approximate_above=100)
     assert answers(similar, ids[:5]) == want and graph_how(similar) == "built"
+
+
+def test_the_app_recommender_starts_from_the_saved_index_then_adds_in_memory(tmp_path: Path) -> None:
+    from musicrec_tui.app.recommend import Recommender
+
+    url = f"sqlite://{tmp_path / 'lib.sqlite3'}"
+    with open_library(url) as lib:
+        ids = add_tracks(lib, 0, 40, seed=15)
+        answers(cached(lib, tmp_path / "lib.sqlite3.index"), ids[:1])  # a command saved the index
+        recommender = Recommender(None, "mp", "handcrafted", cache_dir=tmp_path / "cache")
+        similar = recommender.for_library(lib)
+        assert answers(similar, ids[:3]) == uncached(lib, ids[:3])
+        assert reports(similar) == ("reused", "reused")
+        first = similar.index()
+        new = add_tracks(lib, 40, 2, seed=16)  # an ingest while the app runs: added in memory, no refit
+        assert similar.index() is first and len(first) == 42
+        assert (first.rows_of(new) >= 0).all() and len(similar.similar([new[1]], 5)) == 5

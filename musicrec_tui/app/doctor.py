@@ -38,8 +38,8 @@ class Check:
 def run_checks(settings: Settings, timeout: float) -> Iterator[Check]:
     """Every check, one at a time (the slow ones, analysis and the network, come last)."""
     cfg = settings.config_file
-    present = "present" if cfg and cfg.exists() else "not present: defaults in use"
-    yield Check(OK, label="config", text=f"{cfg} ({present})")
+    status, label, text = _config_status(cfg)
+    yield Check(status, text, label)
     for label, path in (("data dir", settings.paths.data_dir), ("cache dir", settings.paths.cache_dir)):
         status, text = _dir_status(path)
         yield Check(status, f"{path} ({text})" if status == OK else text, label)
@@ -50,6 +50,33 @@ def run_checks(settings: Settings, timeout: float) -> Iterator[Check]:
     yield Check(*_library_status(settings), label="library")
     yield Check(*_playback_status(settings), label="playback")
     yield Check(*_itunes_status(settings, timeout), label="itunes")
+
+
+def _config_status(cfg: Path | None) -> tuple[Status, str, str]:
+    """The config file, and a warning when it holds a password that other users can read."""
+    from ..core.files import readable_by_others
+
+    if not (cfg and cfg.exists()):
+        return OK, "config", f"{cfg} (not present: defaults in use)"
+    if readable_by_others(cfg) and _holds_password(cfg):
+        mode = cfg.stat().st_mode & 0o777
+        return WARN, "config", (f"{cfg} holds a password and others can read it (mode {mode:04o}): "
+                                f"chmod 600 {cfg}")
+    return OK, "config", f"{cfg} (present)"
+
+
+def _holds_password(cfg: Path) -> bool:
+    """A database URL with a password (user:password@) anywhere in the file, or a password/token key."""
+    import re
+
+    try:
+        text = cfg.read_text("utf-8", errors="replace")
+    except OSError:
+        return False
+    return bool(re.search(r"://[^/\s\"'@]*:[^/\s\"'@]+@", text)
+                or re.search(r"(?im)^\s*[\w.\"-]*(password|passwd|secret|token)[\w.\"-]*\s*=", text))
+
+
 def _dir_status(path: Path) -> tuple[Status, str]:
     from ..config import ensure_writable_dir
 
@@ -123,16 +150,22 @@ def _playback_status(settings: Settings) -> tuple[Status, str]:
 def _itunes_status(settings: Settings, timeout: float) -> tuple[Status, str]:
     import requests
 
+    from ..core.netutil import RedirectRefused, get_following
+    from ..store.url import mask_url
+
+    shown = mask_url(settings.itunes_base_url)
     url = settings.itunes_base_url.rstrip("/") + "/search"
     start = time.perf_counter()
     try:
-        resp = requests.get(url, params={"term": "test", "media": "music", "entity": "song", "limit": "1"},
-                            timeout=timeout)
+        resp = get_following(requests.Session(), url, allow_hosts=settings.redirect_hosts, timeout=timeout,
+                             params={"term": "test", "media": "music", "entity": "song", "limit": 1})
+    except RedirectRefused as exc:
+        return WARN, f"{shown}: {exc}; search and ingest are off"
     except requests.RequestException as exc:
-        return WARN, f"{settings.itunes_base_url}: unreachable ({type(exc).__name__}); search and ingest are off"
+        return WARN, f"{shown}: unreachable ({type(exc).__name__}); search and ingest are off"
     ms = (time.perf_counter() - start) * 1000
     if resp.status_code == 200:
-        return OK, f"{settings.itunes_base_url}: reachable (HTTP 200 in {ms:.0f} ms)"
+        return OK, f"{shown}: reachable (HTTP 200 in {ms:.0f} ms)"
     if resp.status_code in (403, 429):
-        return WARN, f"{settings.itunes_base_url}: throttled (HTTP {resp.status_code}); try again in a minute"
-    return WARN, f"{settings.itunes_base_url}: HTTP {resp.status_code}"
+        return WARN, f"{shown}: throttled (HTTP {resp.status_code}); try again in a minute"
+    return WARN, f"{shown}: HTTP {resp.status_code}"

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 
 from ..core.errors import ConfigError
+from ..core.files import private_dir, write_private
 from ..core.models import SOURCE_FILE, Track
-from ..core.text import clean
+from ..core.text import clean, json_line
 from .recommend import Recommendation
 
 
@@ -39,8 +38,9 @@ def m3u_text(tracks: Sequence[Track]) -> str:
 
 
 def json_text(rec: Recommendation) -> str:
-    """The recommendation's JSON, one object, as `recommend --json` prints it (one line, UTF-8)."""
-    return json.dumps(rec.to_json(), ensure_ascii=False) + "\n"
+    """The recommendation's JSON, one object, as `recommend --json` prints it (one line, UTF-8, controls and
+    bidi characters as \\u escapes: core/text.json_line)."""
+    return json_line(rec.to_json()) + "\n"
 
 
 def export_text(fmt: ExportFormat, rec: Recommendation) -> str:
@@ -54,11 +54,9 @@ def write_export(path: Path, rec: Recommendation) -> Path:
     text = export_text(ExportFormat.for_path(path), rec)
     if path.is_dir():
         raise ConfigError(f"cannot export to {path}: it is a directory")
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        private_dir(path.parent)
+        write_private(path, text)  # 0600: a list of the user's music is theirs alone
     except OSError as exc:
         raise ConfigError(f"cannot export to {path}: {exc.strerror or exc}") from None
     return path

@@ -34,7 +34,8 @@ def make_itunes_client(settings: Settings, *, max_retries: int | None = None,
     return ItunesClient(settings.itunes_base_url, rate_per_minute=settings.itunes_rate_per_minute,
                         timeout=settings.itunes_timeout,
                         max_retries=settings.itunes_max_retries if max_retries is None else max_retries,
-                        transient_retries=settings.itunes_transient_retries, sleep=sleep or time.sleep)
+                        transient_retries=settings.itunes_transient_retries, sleep=sleep or time.sleep,
+                        allow_hosts=settings.redirect_hosts)
 
 
 def make_cache(settings: Settings, *, check: str = "probe", max_file_bytes: int | None = None,
@@ -49,7 +50,8 @@ def make_cache(settings: Settings, *, check: str = "probe", max_file_bytes: int 
     return PreviewCache(ensure_writable_dir(settings.paths.previews_dir, "cache"),
                         max_bytes=settings.cache_max_mb * 1024 * 1024,
                         max_file_bytes=max_file_bytes or settings.preview_max_mb * 1024 * 1024, check=check,
-                        sleep=sleep or time.sleep)
+                        sleep=sleep or time.sleep, allow_hosts=settings.redirect_hosts,
+                        deadline=settings.download_deadline, min_rate=settings.download_min_rate)
 
 
 def make_library(settings: Settings) -> SqlLibrary:
@@ -80,8 +82,11 @@ def download_bytes(url: str, timeout: float = 10.0) -> bytes:
     """GET a small file (artwork) into memory, capped; DownloadError with one line otherwise."""
     import requests
 
+    from ..core.netutil import DEFAULT_REDIRECT_HOSTS, RedirectRefused, get_following
+
     try:
-        with requests.get(url, timeout=timeout, stream=True) as resp:
+        with get_following(requests.Session(), url, allow_hosts=DEFAULT_REDIRECT_HOSTS, timeout=timeout,
+                           stream=True) as resp:
             if resp.status_code != 200:
                 raise DownloadError(f"HTTP {resp.status_code} for artwork")
             data = bytearray()
@@ -90,6 +95,8 @@ def download_bytes(url: str, timeout: float = 10.0) -> bytes:
                 if len(data) > ARTWORK_MAX_BYTES:
                     raise DownloadError("artwork larger than 2 MB")
             return bytes(data)
+    except RedirectRefused as exc:
+        raise DownloadError(f"cannot fetch artwork: {exc}") from None
     except requests.RequestException as exc:
         raise DownloadError(f"cannot fetch artwork: {type(exc).__name__}") from None
 
@@ -107,11 +114,14 @@ def make_services(settings: Settings, *, catalogue: Catalogue | None = None, pla
         return make_itunes_client(settings, max_retries=min(settings.itunes_max_retries, INTERACTIVE_RETRIES))
 
     client: Lazy[Catalogue] = Lazy(lambda: catalogue) if catalogue is not None else Lazy(build_catalogue)
-    previews: Lazy[PreviewCache] = Lazy(lambda: make_cache(settings))
+    # to play and draw, a preview only has to decode (a short one still plays, as with `musicrec play`); the
+    # pipeline's cache over the same folder also rejects audio too short to analyse
+    previews: Lazy[PreviewCache] = Lazy(lambda: make_cache(settings, check="decode"))
+    analysable: Lazy[PreviewCache] = Lazy(lambda: make_cache(settings))
 
     def pipeline(library: Library, on_event: EventSink) -> IngestPipeline:
         # the lookup refreshes an expired preview URL, as on the command line
-        return make_pipeline(settings, library, cache=previews.get(), on_event=on_event, workers=workers,
+        return make_pipeline(settings, library, cache=analysable.get(), on_event=on_event, workers=workers,
                              catalogue=client.get())
 
     def discoverer(library: Library) -> Discoverer:
@@ -127,7 +137,8 @@ def make_services(settings: Settings, *, catalogue: Catalogue | None = None, pla
         previews=previews,
         player=Lazy(lambda: player) if player is not None else Lazy(lambda: make_player(settings)),
         make_pipeline=pipeline,
-        recommender=Recommender(settings.extractor, settings.hubness, settings.explainer),
+        recommender=Recommender(settings.extractor, settings.hubness, settings.explainer,
+                                cache_dir=settings.paths.cache_dir, approximate_above=settings.approximate_above),
         download=download_bytes if artwork else None,
         artwork_dir=settings.paths.artwork_dir,
         country=settings.itunes_country,

@@ -19,8 +19,9 @@ from ..core.errors import NotFound
 from ..core.index import SimilarityIndex
 from ..core.models import SOURCE_ITUNES, Neighbour, Track
 from ..core.recommend import Explainer, recommend, recommend_all, recommendation_json
-from ..store.matrix_cache import PersistedIndex
+from ..store.matrix_cache import PersistedIndex, index_dir
 from ..store.protocol import Library
+from ..store.url import DbUrl
 
 Groups = tuple[tuple[str, float], ...]
 
@@ -52,10 +53,11 @@ class SyncedIndex:
 
     With `index_dir` the index is persisted there (store/matrix_cache.py): loaded memory-mapped, checked by the
     library's change counter, rebuilt exactly when the library changed. Without it, it is built in memory and
-    new vectors are added incrementally."""
+    new vectors are added incrementally. `refit_on_change=False` (the TUI, while an ingest adds a track every
+    few seconds) loads the persisted index once and then adds new vectors in memory."""
 
     def __init__(self, library: Library, extractor: str | None = None, hubness: str = "mp",
-                 index_dir: Path | None = None, approximate_above: int = 0) -> None:
+                 index_dir: Path | None = None, approximate_above: int = 0, refit_on_change: bool = True) -> None:
         self.library = library
         self.extractor = features.get(extractor)
         self.hubness = hubness
@@ -64,6 +66,7 @@ class SyncedIndex:
         self._lock = threading.Lock()
         self.persisted = (PersistedIndex(library, self.extractor, hubness, index_dir,
                                          approximate_above=approximate_above) if index_dir else None)
+        self.refit_on_change = refit_on_change
 
     def index(self) -> SimilarityIndex:
         """The index, synchronised with the library first (nothing is re-read while its change counter stays)."""
@@ -72,7 +75,7 @@ class SyncedIndex:
             current = self._index
             if current is not None and change == self._seen_change:
                 return current
-            if self.persisted is not None:
+            if self.persisted is not None and (current is None or self.refit_on_change or current.approximate):
                 self._index = self.persisted.load(change)
             else:
                 self._index = self._sync_in_memory(current)
@@ -104,12 +107,13 @@ class LibraryIndex:
     """
 
     def __init__(self, library: Library, extractor: str | None = None, hubness: str = "mp",
-                 explainer: str | None = None, index_dir: Path | None = None, approximate_above: int = 0) -> None:
+                 explainer: str | None = None, index_dir: Path | None = None, approximate_above: int = 0,
+                 refit_on_change: bool = True) -> None:
         self.library = library
-        self.ranking = SyncedIndex(library, extractor, hubness, index_dir, approximate_above)
+        self.ranking = SyncedIndex(library, extractor, hubness, index_dir, approximate_above, refit_on_change)
         self.extractor = self.ranking.extractor
         self.hubness = hubness
-        self.explainer = (SyncedIndex(library, explainer, "none", index_dir)
+        self.explainer = (SyncedIndex(library, explainer, "none", index_dir, 0, refit_on_change)
                           if explainer and explainer != self.extractor.name else None)
 
     def index(self) -> SimilarityIndex:
@@ -167,10 +171,13 @@ class LibraryIndex:
 class Recommender:
     """One LibraryIndex per open library, built on first use (the TUI asks from several workers)."""
 
-    def __init__(self, extractor: str | None, hubness: str = "mp", explainer: str | None = None) -> None:
+    def __init__(self, extractor: str | None, hubness: str = "mp", explainer: str | None = None,
+                 cache_dir: Path | None = None, approximate_above: int = 0) -> None:
         self.extractor = extractor
         self.hubness = hubness
         self.explainer = explainer
+        self.cache_dir = cache_dir  # with it, each library's index starts from its persisted copy
+        self.approximate_above = approximate_above
         self._indexes: dict[int, LibraryIndex] = {}
         self._lock = threading.Lock()
 
@@ -178,8 +185,11 @@ class Recommender:
         with self._lock:
             index = self._indexes.get(id(library))
             if index is None or index.library is not library:
-                index = self._indexes[id(library)] = LibraryIndex(library, self.extractor, self.hubness,
-                                                                  self.explainer)
+                url = getattr(library, "url", None)
+                folder = index_dir(url, self.cache_dir) if self.cache_dir and isinstance(url, DbUrl) else None
+                index = self._indexes[id(library)] = LibraryIndex(
+                    library, self.extractor, self.hubness, self.explainer, index_dir=folder,
+                    approximate_above=self.approximate_above, refit_on_change=False)
             return index
 
 

@@ -52,7 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler: Command = getattr(args, "handler", run_tui)
         return handler(args, settings)
     except MusicrecError as exc:
-        print(f"musicrec: error: {exc.one_line()}", file=sys.stderr)
+        from ..core.text import for_terminal
+
+        print(f"musicrec: error: {for_terminal(exc.one_line())}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("musicrec: interrupted", file=sys.stderr)

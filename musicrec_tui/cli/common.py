@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import sys
@@ -23,7 +22,9 @@ class Parser(argparse.ArgumentParser):
     """argparse that exits 2 with one line (its default) and never prints a traceback."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"musicrec: error: {message} (see musicrec --help)\n")
+        from ..core.text import for_terminal
+
+        self.exit(EXIT_USAGE, f"musicrec: error: {for_terminal(message)} (see musicrec --help)\n")
 
 
 #: what each command module's `register` receives
@@ -35,8 +36,11 @@ class UsageError(MusicrecError):
 
 
 def emit_json(obj: object) -> None:
-    """One JSON object per line on stdout, UTF-8, never ASCII-escaped."""
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    """One JSON object per line on stdout, UTF-8, never ASCII-escaped, but controls, bidi and zero-width
+    characters written as \\u escapes (core/text.json_line): nothing in it acts on a terminal."""
+    from ..core.text import json_line
+
+    sys.stdout.write(json_line(obj) + "\n")
 
 
 def silence_stdout() -> None:
@@ -52,31 +56,48 @@ def quote(text: str) -> str:
     return shlex.quote(text)
 
 
+def _checked(check: Callable[[str], int], text: str) -> int:
+    """An argparse type from a core.limits check: its one line becomes argparse's error (exit 2)."""
+    from ..core.limits import LimitError
+
+    try:
+        return check(text)
+    except LimitError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def limit(text: str) -> int:
-    value = positive_int(text)
-    if value > 200:
-        raise argparse.ArgumentTypeError("the iTunes API returns at most 200 results")
-    return value
+    """A search's result count: 1..200 (what the iTunes API returns at most)."""
+    from ..core import limits
+
+    return _checked(lambda t: limits.limit(t, hi=200), text)
+
+
+def k(text: str) -> int:
+    """How many similar tracks: 1..MAX_K."""
+    from ..core import limits
+
+    return _checked(limits.k, text)
+
+
+def offset(text: str) -> int:
+    """Rows to skip: 0..2**63-1, the same on both backends."""
+    from ..core import limits
+
+    return _checked(limits.offset, text)
 
 
 def id_list(text: str) -> list[int]:
-    ids = []
-    for part in text.replace(" ", "").split(","):
-        if not part:
-            continue
-        if not part.isdigit():
-            raise argparse.ArgumentTypeError(f"not an iTunes track id: {part!r}")
-        ids.append(int(part))
+    from ..core import limits
+
+    ids = [_checked(limits.itunes_id, part) for part in text.replace(" ", "").split(",") if part]
     if not ids:
         raise argparse.ArgumentTypeError("give at least one id, e.g. --ids 1440857781,1440857782")
     return ids
 
 
 def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+    """A page size or a count: 1..1,000,000."""
+    from ..core import limits
+
+    return _checked(limits.limit, text)

@@ -7,6 +7,7 @@ import sys
 
 from ..config import Settings
 from ..core.models import Track
+from ..core.text import for_terminal
 from ..ingest.events import IngestEvent
 from .common import EXIT_FAILED, EXIT_OK, Subparsers, UsageError, emit_json, id_list, limit, positive_int
 
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             elif args.path:
                 tracks = list(tracks_under(args.path))
                 if not tracks:
-                    print(f"No audio files under {args.path}.", file=sys.stderr)
+                    print(f"No audio files under {for_terminal(args.path)}.", file=sys.stderr)
             if args.retry_failed:
                 control_jobs(lib, JobAction.RETRY)
             pipeline.enqueue(tracks)

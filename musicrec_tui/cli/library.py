@@ -6,7 +6,7 @@ import argparse
 
 from ..config import Settings
 from ..textfmt import format_table, mmss
-from .common import EXIT_OK, Subparsers, emit_json, positive_int
+from .common import EXIT_OK, Subparsers, emit_json, offset, positive_int
 
 
 def register(sub: Subparsers) -> None:
@@ -15,7 +15,7 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--sort", default="id", help="id, title, artist, album, genre, duration_ms, created_at")
     p.add_argument("--desc", action="store_true", help="sort descending")
     p.add_argument("--limit", type=positive_int, help="at most N rows")
-    p.add_argument("--offset", type=int, default=0, help="skip the first N rows")
+    p.add_argument("--offset", type=offset, default=0, help="skip the first N rows")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(handler=run)
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TextIO
 
 from ..core.errors import MusicrecError
+from ..core.text import ellipsize, for_terminal
 from ..playback.base import SEEK_STEP, VOLUME_STEP, PlayerState
 from .common import Subparsers
 
@@ -96,7 +97,7 @@ def run_play(
         try:
             player.load(source, title)
         except MusicrecError as exc:
-            print(exc.one_line(), file=stderr)
+            print(for_terminal(exc.one_line()), file=stderr)
             return exc.exit_code
         if _is_tty(stdin) and _is_tty(stdout):
             return _interactive(player, stdin, stdout, stderr)
@@ -118,7 +119,7 @@ def _headless(player: Player, stdout: TextIO, stderr: TextIO) -> int:
     if snap.state is PlayerState.ERROR:
         print(snap.reason, file=stderr)
         return EXIT_OFF
-    print(f"played {snap.title} ({_clock(snap.position)}/{_clock(snap.duration)})", file=stdout)
+    print(f"played {for_terminal(snap.title)} ({_clock(snap.position)}/{_clock(snap.duration)})", file=stdout)
     return EXIT_OK
 
 
@@ -194,11 +195,11 @@ def progress_line(snap: PlayerSnapshot, width: int = 80) -> str:
     """`▶ 0:12 / 0:30 [#####-----] vol  80%  playing  Title`, cut to `width` columns."""
     icon = {PlayerState.PLAYING: "▶", PlayerState.PAUSED: "⏸"}.get(snap.state, "■")
     head = f"{icon} {_clock(snap.position)} / {_clock(snap.duration)} "
-    tail = f" vol {round(snap.volume * 100):3d}%  {snap.state.value:<7}  {snap.title}"
+    tail = f" vol {round(snap.volume * 100):3d}%  {snap.state.value:<7}  {for_terminal(snap.title)}"
     bar_width = max(10, min(40, width - len(head) - 30))
     filled = round(snap.fraction * bar_width)
     line = f"{head}[{'#' * filled}{'-' * (bar_width - filled)}]{tail}"
-    return line[: max(1, width - 1)]
+    return ellipsize(line, max(1, width - 1))  # cut in terminal cells, not characters
 
 
 def _draw(snap: PlayerSnapshot, stdout: TextIO) -> None:

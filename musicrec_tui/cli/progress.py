@@ -6,8 +6,8 @@ import threading
 from typing import TextIO
 
 from ..core.models import JobState
+from ..core.text import ellipsize, for_terminal
 from ..ingest.events import EventKind, IngestEvent, IngestSummary
-from ..textfmt import clean
 
 BAR = 24
 
@@ -28,7 +28,7 @@ class ProgressPrinter:
             elif event.kind is EventKind.JOB and event.state in (JobState.DONE, JobState.FAILED):
                 self.out.write(_track_line(event) + "\n")
             elif event.kind is EventKind.ERROR:
-                self.out.write(f"error: {event.error}\n")
+                self.out.write(f"error: {for_terminal(event.error)}\n")
             self.out.flush()
 
     def _live(self, event: IngestEvent) -> None:
@@ -64,12 +64,12 @@ def _name(event: IngestEvent) -> str:
     t = event.track
     if t is None:
         return ""
-    return clean(f"{t.artist} — {t.title}" if t.artist else t.title)[:60]
+    return ellipsize(f"{t.artist} — {t.title}" if t.artist else t.title, 60)
 
 
 def _track_line(event: IngestEvent) -> str:
     if event.state is JobState.FAILED:
-        return f"  failed  {_name(event)}: {event.error}"
+        return f"  failed  {_name(event)}: {ellipsize(for_terminal(event.error), 200)}"
     return f"  done    {_name(event)}"
 
 

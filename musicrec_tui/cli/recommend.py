@@ -6,14 +6,14 @@ import argparse
 
 from ..config import Settings
 from ..textfmt import format_table
-from .common import EXIT_OK, Subparsers, UsageError, emit_json, limit
+from .common import EXIT_OK, Subparsers, UsageError, emit_json, k
 
 
 def register(sub: Subparsers) -> None:
     p = sub.add_parser("recommend", help="the library tracks that sound most like a track (or several: a radio)")
     p.add_argument("ids", nargs="*", metavar="ID", help="library id, or itunes:<trackId>; several make a radio")
     p.add_argument("--all", action="store_true", help="every analysed track, one JSON object per line")
-    p.add_argument("-k", type=limit, default=5, help="how many similar tracks (default 5)")
+    p.add_argument("-k", type=k, default=5, help="how many similar tracks (default 5)")
     p.add_argument("--exclude-artist", action="store_true", help="leave out tracks by the seeds' artists")
     p.add_argument("--extractor", help="feature extractor (default from settings)")
     p.add_argument("--json", action="store_true", help="JSON output (see README)")
@@ -43,8 +43,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         emit_json(rec.to_json())
         return EXIT_OK
+    from ..core.text import ellipsize
+
     ext = similar.extractor
-    names = ", ".join(f"{title_of(t)} (id {t.id})" for t in seeds)
+    names = ", ".join(f"{ellipsize(title_of(t), 140)} (id {t.id})" for t in seeds)
     print(f"Similar to {names}  [{ext.name} v{ext.version}, hubness {settings.hubness}]")
     if not rec.neighbours:
         print("No other analysed tracks yet: ingest more music.")

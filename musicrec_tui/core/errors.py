@@ -33,6 +33,15 @@ class StoreBusy(StoreError):
     """Another process holds the library's write lock for too long."""
 
 
+class StoreConflict(StoreBusy):
+    """A transaction lost a deadlock or waited too long for a row lock (MySQL): it was rolled back whole and
+    may simply be run again."""
+
+
+class StoreDenied(StoreUnavailable):
+    """The database user lacks a privilege the operation needs (e.g. to migrate the schema)."""
+
+
 class NotFound(MusicrecError):
     """A track, id or file that does not exist."""
 

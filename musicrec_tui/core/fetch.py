@@ -11,6 +11,13 @@ audio (core.audio.check_analysable); "decode" decodes the whole file only; "prob
 MIN_SECONDS + 0.5 s (rejects undecodable and short files at a fraction of the cost, leaving silence to the
 analysis, which decodes anyway).
 
+Every download is bounded in time as well as size: an overall `deadline` (default 120 s) and a minimum
+average rate (`min_rate` bytes/s, checked once `rate_grace` seconds have passed), so a server trickling a
+byte every few seconds fails the track instead of holding it in `downloading`; each read returns as soon as
+bytes arrive (read1), so the checks run between reads. Neither is retried: a slow host stays slow.
+Redirects are followed by hand (core.netutil.get_following): to the same host or an allow-listed one
+(`allow_hosts`), at most MAX_REDIRECTS hops, and a loop fails at once, without retries.
+
 File names come from ids only: `itunes-<trackId><ext>`. The cache has a size limit with least-recently-used
 eviction: every use of a file sets its atime/mtime to now, and `evict()` removes the oldest first. After a
 download the directory is scanned only when this object's running total passes the limit (it then evicts down
@@ -27,18 +34,20 @@ import re
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
 import requests
+import urllib3.exceptions
 
 from .audio import AUDIO_EXTENSIONS, MIN_SECONDS, check_analysable, decode
 from .errors import ConfigError, DecodeError, DownloadError, PreviewGone
 from .files import pid_alive, sha256_file
 from .models import Track
-from .netutil import describe, unresolvable
+from .netutil import DEFAULT_REDIRECT_HOSTS, MAX_REDIRECTS, RedirectRefused, describe, get_following, unresolvable
 from .netutil import strip_query as _clean
 from .ratelimit import Sleep, backoff_delay, parse_retry_after
 
@@ -85,6 +94,12 @@ class PreviewCache:
         check: str = "full",
         sleep: Sleep = time.sleep,
         rng: random.Random | None = None,
+        deadline: float = 120.0,
+        min_rate: float = 2048.0,
+        rate_grace: float = 15.0,
+        allow_hosts: tuple[str, ...] = DEFAULT_REDIRECT_HOSTS,
+        max_redirects: int = MAX_REDIRECTS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.dir = Path(dir)
         try:
@@ -103,6 +118,12 @@ class PreviewCache:
         self.check = check
         self._sleep = sleep
         self._rng = rng or random.Random()
+        self.deadline = float(deadline)
+        self.min_rate = float(min_rate)
+        self.rate_grace = float(rate_grace)
+        self.allow_hosts = tuple(allow_hosts)
+        self.max_redirects = int(max_redirects)
+        self._clock = clock
         self._lock = threading.Lock()
         self._estimate: int | None = None  # total bytes as of the last scan plus this object's downloads since
         self._since_scan = 0
@@ -254,9 +275,11 @@ class PreviewCache:
         hasher = hashlib.sha256()
         got = wire = 0
         expected: int | None = None
+        started = self._clock()
         try:
-            with self._session.get(url, stream=True, timeout=self.timeout,
-                                   headers={"Accept-Encoding": "identity"}) as resp:
+            with get_following(self._session, url, allow_hosts=self.allow_hosts, max_redirects=self.max_redirects,
+                               stream=True, timeout=self.timeout,
+                               headers={"Accept-Encoding": "identity"}) as resp:
                 status = resp.status_code
                 if status >= 500 or status in (408, 429):
                     raise _Transient(f"HTTP {status}", parse_retry_after(resp.headers.get("Retry-After")))
@@ -271,34 +294,48 @@ class PreviewCache:
                 resp.raw.decode_content = True
                 # count a short body ourselves: urllib3 would raise and drop the bytes it had buffered
                 resp.raw.enforce_content_length = False
-                for chunk in resp.iter_content(CHUNK):
+                while chunk := resp.raw.read1(CHUNK):  # returns as soon as bytes arrive: checks run often
                     got += len(chunk)
                     if got > self.max_file_bytes:
                         raise DownloadError(
                             f"preview larger than cap: over {self.max_file_bytes} bytes ({_clean(url)})")
                     hasher.update(chunk)
                     out.write(chunk)
+                    self._check_pace(started, got, url)
                 wire = resp.raw.tell()  # bytes off the wire: what Content-Length counts, even if encoded
-        except requests.exceptions.ChunkedEncodingError:
+        except RedirectRefused as exc:
+            raise DownloadError(f"{exc} for preview {_clean(url)}") from None
+        except (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError):
             if expected is not None:
                 raise _Transient(f"truncated: got {got} of {expected} bytes") from None
             raise _Transient(f"connection closed after {got} bytes") from None
-        except requests.Timeout:
+        except (requests.Timeout, urllib3.exceptions.TimeoutError):
             raise _Transient(f"timed out after {self.timeout:g} s") from None
         except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
                 requests.exceptions.MissingSchema) as exc:
-            raise DownloadError(f"bad preview URL {_clean(url)}: {exc}") from None
+            raise DownloadError(f"bad preview URL {_clean(url)}: {type(exc).__name__}") from None
         except requests.RequestException as exc:
             if "timed out" in str(exc).lower():
                 raise _Transient(f"timed out after {self.timeout:g} s") from None
             if unresolvable(exc):
                 raise DownloadError(f"{describe(exc)} for preview {_clean(url)}") from None
             raise _Transient(describe(exc)) from None
+        except urllib3.exceptions.HTTPError as exc:
+            raise _Transient(f"connection error ({type(exc).__name__})") from None
         if expected is not None and wire != expected:
             raise _Transient(f"truncated: got {wire} of {expected} bytes")
         if got == 0:
             raise _Transient("empty body")
         return hasher.hexdigest(), got
+
+    def _check_pace(self, started: float, got: int, url: str) -> None:
+        """The overall deadline and the minimum average rate (after the grace period): neither is retried."""
+        elapsed = self._clock() - started
+        if elapsed > self.deadline:
+            raise DownloadError(f"download too slow: not complete after {self.deadline:g} s ({_clean(url)})")
+        if elapsed > self.rate_grace and got < self.min_rate * elapsed:
+            raise DownloadError(f"download too slow: {got / elapsed:.0f} bytes/s after {elapsed:.0f} s, below "
+                                f"{self.min_rate:.0f} bytes/s ({_clean(url)})")
 
     def _check_audio(self, path: Path) -> None:
         try:

@@ -23,7 +23,6 @@ import random
 import re
 import threading
 import time
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -32,10 +31,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from . import limits
 from .errors import ConfigError, ItunesError, ItunesThrottled, ItunesUnavailable
 from .models import SOURCE_ITUNES, Track
-from .netutil import describe, strip_query, unresolvable
+from .netutil import DEFAULT_REDIRECT_HOSTS, RedirectRefused, describe, get_following, strip_query, unresolvable
 from .ratelimit import Clock, Sleep, TokenBucket, backoff_delay, parse_retry_after
+from .text import clean, clean_name, clean_url
 
 __all__ = ["DEFAULT_BASE_URL", "CatalogueSong", "ItunesClient", "ItunesCounters", "parse_results", "parse_songs",
            "parse_track", "strip_query"]
@@ -121,11 +122,13 @@ class ItunesClient:
         sleep: Sleep = time.sleep,
         clock: Clock = time.monotonic,
         rng: random.Random | None = None,
+        allow_hosts: tuple[str, ...] = DEFAULT_REDIRECT_HOSTS,
         on_retry: RetryHook | None = None,
     ) -> None:
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigError(f"iTunes base URL must be http(s)://host[:port][/path], got {base_url!r}")
+            shown = strip_query(str(base_url))
+            raise ConfigError(f"iTunes base URL must be http(s)://host[:port][/path], got {shown!r}")
         if max_retries < 0 or transient_retries < 0:
             raise ConfigError("retry counts must be 0 or more")
         self.base_url = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
@@ -150,6 +153,7 @@ class ItunesClient:
         self._cache_size = cache_size
         self._cache_ttl = cache_ttl
         self._cache_lock = threading.Lock()
+        self.allow_hosts = tuple(allow_hosts)
 
     # -- public API ---------------------------------------------------------------------------------------
 
@@ -161,7 +165,7 @@ class ItunesClient:
                      attribute: str | None = None) -> list[CatalogueSong]:
         """Like `search`, with each song's artist and collection ids. `attribute` restricts the field the term
         matches: artistTerm, albumTerm, songTerm, genreIndex (the genre's name), composerTerm, mixTerm."""
-        term = " ".join(str(term).split())
+        term = " ".join(clean(str(term)).split())  # a surrogate from argv or a paste cannot reach the encoder
         if not term:
             raise ConfigError("search term is empty")
         params = {"term": term, "media": "music", "entity": "song", "limit": str(_limit(limit)),
@@ -257,7 +261,7 @@ class ItunesClient:
             self._sleep(delay)
         what = "search" if path == "/search" else "lookup"
         plural = "s" if attempts > 1 else ""
-        message = f"iTunes {what} failed: {last.reason} from {url} after {attempts} attempt{plural}"
+        message = f"iTunes {what} failed: {last.reason} from {strip_query(url)} after {attempts} attempt{plural}"
         if last.throttled:
             raise ItunesThrottled(message, hint="Apple limits calls to about 20 a minute; try again later")
         raise ItunesUnavailable(message)
@@ -274,13 +278,16 @@ class ItunesClient:
 
     def _attempt(self, url: str, params: Mapping[str, str]) -> dict[str, Any]:
         try:
-            resp = self._session.get(url, params=params, timeout=self.timeout)
+            resp = get_following(self._session, url, params=params, timeout=self.timeout,
+                                 allow_hosts=self.allow_hosts)
             body = resp.content
+        except RedirectRefused as exc:
+            raise ItunesError(f"iTunes {exc} (from {strip_query(url)})") from None
         except requests.Timeout:
             raise _Retry(_Failure(f"timed out after {self.timeout:g} s")) from None
         except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
                 requests.exceptions.MissingSchema) as exc:
-            raise ConfigError(f"bad iTunes URL {url}: {exc}") from None
+            raise ConfigError(f"bad iTunes URL {strip_query(url)}: {type(exc).__name__}") from None
         except requests.exceptions.ChunkedEncodingError:
             raise _Retry(_Failure("body cut off (connection closed early)")) from None
         except requests.RequestException as exc:
@@ -295,7 +302,7 @@ class ItunesClient:
             after = parse_retry_after(resp.headers.get("Retry-After"))
             raise _Retry(_Failure(f"HTTP {status}", retry_after=after))
         if status != 200:
-            raise ItunesError(f"iTunes answered HTTP {status} for {url}")
+            raise ItunesError(f"iTunes answered HTTP {status} for {strip_query(url)}")
         return _decode_body(body)
 
 
@@ -365,9 +372,12 @@ def parse_songs(data: Mapping[str, Any]) -> list[CatalogueSong]:
 
 
 def parse_track(item: Mapping[str, Any]) -> Track | None:
-    """One song item as a Track, or None without a usable trackId. Missing fields are normal."""
-    track_id = _int(item.get("trackId"))
-    if track_id is None or track_id <= 0:
+    """One song item as a Track, or None without a usable trackId. Missing fields are normal.
+
+    Every string goes through the one normalisation (core/text.py): lone surrogates (legal in JSON) become
+    U+FFFD, controls and bidi overrides go, names are capped; numbers out of range become None."""
+    track_id = limits.int_field(item.get("trackId"), 1, limits.MAX_ID)
+    if track_id is None:
         return None
     return Track(
         source=SOURCE_ITUNES,
@@ -380,39 +390,25 @@ def parse_track(item: Mapping[str, Any]) -> Track | None:
         preview_url=_url(item.get("previewUrl")),
         artwork_url=_url(item.get("artworkUrl100") or item.get("artworkUrl60") or item.get("artworkUrl30")),
         release_date=_text(item.get("releaseDate")),
-        track_number=_int(item.get("trackNumber")),
+        track_number=limits.int_field(item.get("trackNumber"), 0, 2**31 - 1),
         country=_text(item.get("country")),
-    )
+    ).normalised()
 
 
 def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
+    return limits.int_field(value)
 
 
 def _text(value: Any) -> str | None:
-    """A display string with control characters removed (tabs/newlines become spaces): metadata ends up in
-    a terminal, where an escape sequence in a title would be an injection. Other Unicode is kept as is."""
+    """A display string by the one rule (core/text.clean_name): metadata ends up in a terminal, where an escape
+    sequence in a title would be an injection. Other Unicode is kept as is."""
     if value is None or isinstance(value, dict | list | bool):
         return None
-    text = str(value)
-    if any(unicodedata.category(ch) == "Cc" for ch in text):
-        text = "".join(
-            " " if ch in "\t\n\r" else ch for ch in text if ch in "\t\n\r" or unicodedata.category(ch) != "Cc"
-        )
-    text = text.strip()
+    text = clean_name(str(value)).strip()
     return text or None
 
 
 def _url(value: Any) -> str | None:
-    text = _text(value)
-    if text and urlsplit(text).scheme in ("http", "https"):
-        return text
-    return None
+    if value is None or isinstance(value, dict | list | bool):
+        return None
+    return clean_url(str(value))

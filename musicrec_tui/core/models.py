@@ -51,6 +51,24 @@ class Track:
     def with_id(self, track_id: int) -> Track:
         return replace(self, id=track_id)
 
+    def normalised(self) -> Track:
+        """The track as the store keeps it (the one rule, core/text.py): names cleaned and capped, URLs
+        cleaned or dropped, ids storable, numbers in range. Idempotent; the same on every backend."""
+        from . import limits
+        from .text import clean_id, clean_name, clean_url
+
+        def opt(value: str | None) -> str | None:
+            return clean_name(value) or None if value is not None else None
+
+        return replace(
+            self, source=clean_id(self.source), external_id=clean_id(self.external_id),
+            title=clean_name(self.title), artist=clean_name(self.artist), album=clean_name(self.album),
+            genre=clean_name(self.genre), duration_ms=limits.int_field(self.duration_ms),
+            preview_url=clean_url(self.preview_url), artwork_url=clean_url(self.artwork_url),
+            release_date=opt(self.release_date), track_number=limits.int_field(self.track_number, 0, 2**31 - 1),
+            country=opt(self.country), preview_path=clean_id(self.preview_path) if self.preview_path else None,
+        )
+
     def to_json(self) -> dict[str, object]:
         """The stable JSON shape of a library row (`library --json`, see README.md)."""
         return {

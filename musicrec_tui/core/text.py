@@ -13,6 +13,20 @@ again, idempotently, wherever it leaves (terminal, JSON, exports), so a value is
 - the result is in Unicode NFC.
 
 Nothing else changes: brackets, markup-like text, quotes and every printable character are kept verbatim.
+
+Stored values (core.models.Track.normalised, applied by the store before every write, identically on SQLite
+and MySQL, and by the catalogue and file readers so that what is shown is what gets stored):
+
+- names (title, artist, album, genre, release date, country) are `clean_name`: `clean`, then capped at
+  MAX_NAME_CHARS (16,384) characters, a longer one ending in `…`; a 10,000-character title is stored whole;
+- URLs are `clean_url`: `clean`d; one longer than MAX_URL_CHARS (8,192) or not http(s) is dropped (None);
+- ids (external ids: an iTunes trackId or a local file's path) are `clean_id`: only lone surrogates become
+  U+FFFD, nothing else changes, so a path still names its file (a path that is not valid UTF-8 then fails
+  its track with a reason instead of breaking the write);
+- error reasons are `clean_name`d too.
+
+JSON output (`json_line`) escapes every control, format and separator character (`\u001b`, `\u202e` ...),
+so even a value that escaped normalisation cannot reach a terminal raw through `--json`.
 Display code never interprets outside text as markup (the TUI wraps it in `rich.text.Text`, see tui/text.py).
 Widths are measured in terminal cells (`cell_width`): wide East Asian characters count 2, combining marks 0.
 """
@@ -22,7 +36,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["REPLACEMENT", "cell_width", "clean", "ellipsize", "fit", "for_terminal"]
+__all__ = ["MAX_NAME_CHARS", "MAX_URL_CHARS", "REPLACEMENT", "cell_width", "clean", "clean_id", "clean_name",
+           "clean_url", "ellipsize", "fit", "for_terminal", "json_line"]
+
+MAX_NAME_CHARS = 16_384
+MAX_URL_CHARS = 8_192
 
 REPLACEMENT = "\ufffd"
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -46,6 +64,45 @@ def clean(value: str | bytes | bytearray | None) -> str:
     value = _SURROGATES.sub(REPLACEMENT, value)
     value = _REMOVED.sub("", _SPACES.sub(" ", value))
     return unicodedata.normalize("NFC", value)
+
+
+def clean_name(value: str | bytes | bytearray | None, limit: int = MAX_NAME_CHARS) -> str:
+    """`clean`, capped at `limit` characters (a longer value keeps limit - 1 and ends in `…`)."""
+    text = clean(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def clean_id(value: str | None) -> str:
+    """An identifier kept verbatim but storable: only lone surrogates become U+FFFD."""
+    if value is None:
+        return ""
+    text = str(value)
+    return _SURROGATES.sub(REPLACEMENT, text) if _SURROGATES.search(text) else text
+
+
+def clean_url(value: str | None) -> str | None:
+    """A cleaned http(s) URL, or None when there is none, it is longer than MAX_URL_CHARS or another scheme."""
+    if value is None:
+        return None
+    text = clean(value).strip()
+    if not text or len(text) > MAX_URL_CHARS or not text.lower().startswith(("http://", "https://")):
+        return None
+    return text
+
+
+# json.dumps escapes C0 inside strings itself, so a raw newline can only be the layout of `indent`: kept.
+_JSON_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
+                          "\ud800-\udfff\ufff9-\ufffb]")
+
+
+def json_line(obj: object, indent: int | None = None) -> str:
+    """One JSON text, UTF-8 (not ASCII-escaped) but with every control, bidi, zero-width and separator
+    character and any lone surrogate written as a `\\uXXXX` escape: the data is unchanged for a JSON reader,
+    and nothing in it can act on a terminal."""
+    import json
+
+    text = json.dumps(obj, ensure_ascii=False, indent=indent)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def for_terminal(value: object) -> str:

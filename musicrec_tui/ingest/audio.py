@@ -50,6 +50,8 @@ def audio_for(track: Track, previews: Previews, lookup: Lookup | None = None) ->
         try:
             return TrackAudio(track, path, sha256_file(path))
         except FileNotFoundError:
+            if "\ufffd" in track.external_id:  # stored with U+FFFD for bytes that are not UTF-8 (core/text.py)
+                raise NotFound(f"file name is not valid UTF-8, rename the file: {path}") from None
             raise NotFound(f"file not found: {path}") from None
         except OSError as exc:
             raise NotFound(f"cannot read {path}: {exc.strerror or exc}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -9,6 +10,7 @@ from statistics import median
 from typing import Any
 
 from ..core.models import JobState, Track
+from ..core.text import clean, ellipsize
 
 STAGES = ("download", "decode", "analysis", "explain", "store")
 
@@ -16,12 +18,19 @@ STAGES = ("download", "decode", "analysis", "explain", "store")
 CONTEXT_PREFIXES = ("preview rejected: ",)  # where the failure happened, not what it was
 
 
+_DETAIL = re.compile(r":(?=\s|$)| \(")
+
+
 def reason_key(error: str) -> str:
-    """Group failures by kind: the text before the first colon ("audio too short: 2.0 s" → "audio too short")."""
+    """Group failures by kind: the text before the details, which start at a colon followed by a space or at
+    " (" ("audio too short: 2.0 s" → "audio too short"; "HTTP 503 (http://host/x.m4a, 4 attempts)" →
+    "HTTP 503": the colon inside a URL does not cut it). One clean line of at most 80 cells."""
+    error = clean(error)
     for prefix in CONTEXT_PREFIXES:
         if error.startswith(prefix):
             error = error[len(prefix):]
-    return error.split(":", 1)[0].strip() or error
+    head = _DETAIL.split(error, maxsplit=1)[0].strip()
+    return ellipsize(head or error.strip() or "unknown", 80)
 
 
 class EventKind(StrEnum):

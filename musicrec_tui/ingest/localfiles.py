@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..core import limits
 from ..core.audio import AUDIO_EXTENSIONS
 from ..core.errors import NotFound
 from ..core.models import SOURCE_FILE, Track
+from ..core.text import clean
 
 
 def find_audio_files(root: str | Path) -> list[Path]:
@@ -28,14 +30,18 @@ def find_audio_files(root: str | Path) -> list[Path]:
 
 
 def track_for_file(path: Path) -> Track:
-    """A Track for a local file: title/artist/album/genre from its tags, else its name and folder."""
+    """A Track for a local file: title/artist/album/genre from its tags, else its name and folder.
+
+    Tags and names go through the one normalisation (core/text.py, via Track.normalised): an undecodable file
+    name's bytes become U+FFFD in the title, controls and bidi overrides in tags are removed."""
     tags = _read_tags(path)
     return Track(
-        source=SOURCE_FILE, external_id=str(path), title=tags.get("title") or path.stem,
-        artist=tags.get("artist") or tags.get("albumartist") or "", album=tags.get("album") or path.parent.name,
+        source=SOURCE_FILE, external_id=str(path), title=tags.get("title") or clean(path.stem),
+        artist=tags.get("artist") or tags.get("albumartist") or "",
+        album=tags.get("album") or clean(path.parent.name),
         genre=tags.get("genre") or "", duration_ms=tags.get("duration_ms"),
         track_number=_track_number(tags.get("tracknumber")), preview_path=str(path),
-    )
+    ).normalised()
 
 
 def tracks_under(root: str | Path) -> Iterator[Track]:
@@ -59,9 +65,11 @@ def _read_tags(path: Path) -> dict[str, Any]:  # str tags, and duration_ms: int
         except (KeyError, ValueError):
             value = None
         if value:
-            out[key] = str(value[0]).strip() if isinstance(value, list) else str(value).strip()
+            text = clean(str(value[0]) if isinstance(value, list) else str(value)).strip()
+            if text:
+                out[key] = text
     length = getattr(getattr(audio, "info", None), "length", None)
-    if length:
+    if length and isinstance(length, int | float) and 0 < length < 10**9:
         out["duration_ms"] = round(float(length) * 1000)
     return out
 
@@ -70,4 +78,4 @@ def _track_number(text: str | None) -> int | None:
     if not text:
         return None
     head = text.split("/", 1)[0].strip()
-    return int(head) if head.isdigit() else None
+    return limits.int_field(head, 0, 2**31 - 1)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import random
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import Any, ClassVar
+from typing import Any, ClassVar, ParamSpec, TypeVar
 
 import numpy as np
 
-from ..core.errors import StoreError
+from ..core import limits
+from ..core.errors import StoreConflict, StoreError
 from ..core.models import FeatureVector, Job, JobState, Track, VectorMatrix
+from ..core.text import clean, clean_id, clean_name
 from .url import DbUrl
 
 TRACK_COLUMNS = (
@@ -25,7 +29,41 @@ KEEP_IF_NULL = frozenset({"duration_ms", "preview_url", "artwork_url", "release_
                           "country", "preview_path", "preview_sha256"})
 SORT_FIELDS = frozenset({"id", "title", "artist", "album", "genre", "duration_ms", "created_at", "source"})
 JOB_COLUMNS = "id, source, external_id, payload, state, attempts, last_error, worker, track_id, updated_at"
+MAX_ERROR_CHARS = 2000  # a job's failure reason is one line of at most this many characters
 VECTOR_BATCH = 2000  # rows per executemany: 2,000 x 1 KiB stays far below MySQL's 16 MiB packet
+
+
+CONFLICT_RETRIES = 8      # a deadlock or lock-wait timeout is retried this many times, then raised
+CONFLICT_BASE_S = 0.05    # full-jitter backoff: uniform(0, min(cap, base * 2**attempt))
+CONFLICT_CAP_S = 2.0
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def retry_conflicts(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run a write method again when its transaction lost a deadlock or a lock wait (StoreConflict).
+
+    Each write method is one transaction, rolled back whole on error, so running it again is safe. The retries
+    are bounded (CONFLICT_RETRIES) and spread with full jitter, so writers that collided do not collide again
+    in step; after the last one the StoreConflict goes up as one line."""
+
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        self = args[0]
+        attempt = 0
+        while True:
+            try:
+                return method(*args, **kwargs)
+            except StoreConflict:
+                if attempt >= self.conflict_retries:  # type: ignore[attr-defined]
+                    raise
+                ceiling = min(CONFLICT_CAP_S, CONFLICT_BASE_S * 2 ** attempt)
+                self._sleep(self._rng.uniform(0, ceiling))  # type: ignore[attr-defined]
+                attempt += 1
+                self.conflicts_retried += 1  # type: ignore[attr-defined]
+
+    return wrapper
 
 
 def escape_like(text: str) -> str:
@@ -40,7 +78,7 @@ def track_from_row(row: Sequence[Any]) -> Track:
 
 
 def track_payload(track: Track) -> str:
-    data = asdict(track)
+    data = asdict(track.normalised())
     data.pop("id", None)
     return json.dumps(data, ensure_ascii=False)
 
@@ -58,6 +96,10 @@ class SqlLibrary:
         self.url = url
         self._conn = conn
         self._lock = threading.RLock()
+        self.conflict_retries = CONFLICT_RETRIES
+        self.conflicts_retried = 0  # how many times a write was run again after a deadlock (for tests, stats)
+        self._sleep: Callable[[float], None] = time.sleep
+        self._rng = random.Random()
 
     # ---- dialect hooks -------------------------------------------------------------------------------
     def _upsert_track_sql(self) -> str:
@@ -161,12 +203,15 @@ class SqlLibrary:
 
     # ---- tracks --------------------------------------------------------------------------------------
     def _track_params(self, track: Track, now: float) -> tuple[Any, ...]:
+        track = track.normalised()  # the one normalisation (core/text.py): identical values on every backend
         return (*(getattr(track, c) for c in TRACK_COLUMNS), now, now)
 
     def _upsert(self, cur: Any, track: Track) -> Track:
+        track = track.normalised()
         cur.execute(self.q(self._upsert_track_sql()), self._track_params(track, time.time()))
         return track.with_id(self._after_upsert_id(cur, track))
 
+    @retry_conflicts
     def upsert_track(self, track: Track) -> Track:
         """Insert a track, or update the one with the same (source, external_id). Returns it with its id."""
         with self.transaction() as cur:
@@ -195,6 +240,7 @@ class SqlLibrary:
             sent += self._executemany(sql, chunk, changes)
         return sent
 
+    @retry_conflicts
     def _executemany(self, sql: str, rows: list[tuple[Any, ...]], changes: bool = False) -> int:
         with self.transaction() as cur:
             cur.executemany(sql, rows)
@@ -202,6 +248,7 @@ class SqlLibrary:
                 self._bump(cur)
         return len(rows)
 
+    @retry_conflicts
     def save_analysis(self, track: Track, vector: FeatureVector | Sequence[FeatureVector], job_id: int | None = None,
                       worker: str | None = None) -> Track:
         """Write a track and its vector(s) together, in one transaction: all or nothing.
@@ -222,12 +269,13 @@ class SqlLibrary:
             return stored
 
     def get_track(self, track_id: int) -> Track | None:
-        rows = self._read(f"SELECT id, {', '.join(TRACK_COLUMNS)} FROM tracks WHERE id = ?", (int(track_id),))
+        rows = self._read(f"SELECT id, {', '.join(TRACK_COLUMNS)} FROM tracks WHERE id = ?",
+                          (limits.track_id(track_id),))
         return track_from_row(rows[0]) if rows else None
 
     def find_track(self, source: str, external_id: str) -> Track | None:
         rows = self._read(f"SELECT id, {', '.join(TRACK_COLUMNS)} FROM tracks WHERE source = ? AND external_id = ?",
-                          (source, external_id))
+                          (clean_id(source), clean_id(external_id)))
         return track_from_row(rows[0]) if rows else None
 
     def find_tracks(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Track]:
@@ -245,7 +293,7 @@ class SqlLibrary:
 
     def get_tracks(self, ids: Iterable[int]) -> dict[int, Track]:
         """Tracks by id, for the ids that exist (queried in chunks)."""
-        wanted = sorted({int(i) for i in ids})
+        wanted = sorted({limits.track_id(i) for i in ids})
         found: dict[int, Track] = {}
         for start in range(0, len(wanted), 900):
             part = wanted[start:start + 900]
@@ -257,7 +305,7 @@ class SqlLibrary:
     def _where_search(self, search: str | None) -> tuple[str, list[Any]]:
         if not search:
             return "", []
-        pattern = f"%{escape_like(search)}%"
+        pattern = f"%{escape_like(clean(search))}%"
         clause = " OR ".join(f"{c} LIKE ? ESCAPE '!'" for c in ("title", "artist", "album", "genre"))
         return f" WHERE ({clause})", [pattern] * 4
 
@@ -271,7 +319,10 @@ class SqlLibrary:
         page = ""
         if limit is not None:
             page = " LIMIT ? OFFSET ?"
-            params += [int(limit), int(offset)]
+            params += [limits.limit(limit), limits.offset(offset)]
+        elif offset:
+            page = " LIMIT ? OFFSET ?"
+            params += [limits.MAX_INT64, limits.offset(offset)]
         rows = self._read(f"SELECT id, {', '.join(TRACK_COLUMNS)} FROM tracks{where}{order}{page}", params)
         return [track_from_row(r) for r in rows]
 
@@ -279,16 +330,19 @@ class SqlLibrary:
         where, params = self._where_search(search)
         return int(self._read(f"SELECT COUNT(*) FROM tracks{where}", params)[0][0])
 
+    @retry_conflicts
     def delete_track(self, track_id: int) -> bool:
         """Delete a track and (by cascade) its vectors. True when a row went."""
         with self.transaction() as cur:
-            cur.execute(self.q("DELETE FROM vectors WHERE track_id = ?"), (int(track_id),))
-            cur.execute(self.q("DELETE FROM tracks WHERE id = ?"), (int(track_id),))
-            gone: bool = cur.rowcount > 0
+            tid = limits.track_id(track_id)
+            cur.execute(self.q("DELETE FROM vectors WHERE track_id = ?"), (tid,))
+            cur.execute(self.q("DELETE FROM tracks WHERE id = ?"), (tid,))
+            gone = bool(cur.rowcount > 0)
             if gone:
                 self._bump(cur)
             return gone
 
+    @retry_conflicts
     def set_preview(self, track_id: int, path: str | None, sha256: str | None) -> None:
         """Record (or clear) where a track's preview is cached."""
         with self.transaction() as cur:
@@ -370,12 +424,13 @@ class SqlLibrary:
                    track=track, attempts=int(row[5]), last_error=row[6], worker=row[7],
                    track_id=int(row[8]) if row[8] is not None else None, updated_at=float(row[9]))
 
+    @retry_conflicts
     def enqueue(self, tracks: Iterable[Track], requeue_failed: bool = False) -> list[Job]:
         """Queue tracks for ingest. Existing jobs are kept (a failed one is re-queued if asked); returns them all."""
         now = time.time()
         keys: list[tuple[str, str]] = []
         with self.transaction() as cur:
-            for track in tracks:
+            for track in (t.normalised() for t in tracks):
                 cur.execute(self.q(self._insert_job_sql()),
                             (track.source, track.external_id, track_payload(track), now, now))
                 if requeue_failed:
@@ -387,13 +442,14 @@ class SqlLibrary:
 
     def find_job(self, source: str, external_id: str) -> Job | None:
         rows = self._read(f"SELECT {JOB_COLUMNS} FROM jobs WHERE source = ? AND external_id = ?",
-                          (source, external_id))
+                          (clean_id(source), clean_id(external_id)))
         return self._job_from_row(rows[0]) if rows else None
 
     def get_job(self, job_id: int) -> Job | None:
         rows = self._read(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?", (int(job_id),))
         return self._job_from_row(rows[0]) if rows else None
 
+    @retry_conflicts
     def claim_jobs(self, worker: str, limit: int = 1) -> list[Job]:
         """Atomically take up to `limit` queued jobs for `worker` (state → downloading, attempts + 1)."""
         now = time.time()
@@ -407,6 +463,7 @@ class SqlLibrary:
             cur.execute(self.q(f"SELECT {JOB_COLUMNS} FROM jobs WHERE id IN ({marks}) ORDER BY id"), tuple(ids))
             return [self._job_from_row(r) for r in cur.fetchall()]
 
+    @retry_conflicts
     def update_job(self, job_id: int, state: JobState, error: str | None = None,
                    track_id: int | None = None, worker: str | None = None) -> None:
         """Move a job to `state`; `error` is recorded for failures, `track_id` once stored.
@@ -415,7 +472,8 @@ class SqlLibrary:
         """
         sql = "UPDATE jobs SET state = ?, last_error = ?, track_id = COALESCE(?, track_id), updated_at = ? " \
               "WHERE id = ?"
-        params: list[Any] = [state.value, error, track_id, time.time(), int(job_id)]
+        reason = clean_name(error, MAX_ERROR_CHARS) if error is not None else None
+        params: list[Any] = [state.value, reason, track_id, time.time(), int(job_id)]
         if worker is not None:
             sql += " AND worker = ?"
             params.append(worker)
@@ -443,6 +501,7 @@ class SqlLibrary:
             counts[JobState(state)] = int(n)
         return counts
 
+    @retry_conflicts
     def requeue_stale(self, older_than: float) -> int:
         """Give back jobs left mid-flight (a crashed or killed worker) for longer than `older_than` seconds."""
         now = time.time()
@@ -458,6 +517,7 @@ class SqlLibrary:
                           "AND worker IS NOT NULL")
         return {str(r[0]) for r in rows}
 
+    @retry_conflicts
     def release_jobs(self, worker: str) -> int:
         """Give `worker`'s unfinished jobs back to the queue (it stopped, or it died)."""
         with self.transaction() as cur:
@@ -465,6 +525,7 @@ class SqlLibrary:
                                "WHERE worker = ? AND state IN ('downloading', 'analysing')"), (time.time(), worker))
             return int(cur.rowcount)
 
+    @retry_conflicts
     def retry_failed(self) -> int:
         """Put every failed job back in the queue."""
         with self.transaction() as cur:
@@ -472,13 +533,15 @@ class SqlLibrary:
                                "updated_at = ? WHERE state = 'failed'"), (time.time(),))
             return int(cur.rowcount)
 
+    @retry_conflicts
     def cancel_queued(self, reason: str = "cancelled") -> int:
         """Mark every still-queued job failed with `reason`."""
         with self.transaction() as cur:
             cur.execute(self.q("UPDATE jobs SET state = 'failed', last_error = ?, updated_at = ? "
-                               "WHERE state = 'queued'"), (reason, time.time()))
+                               "WHERE state = 'queued'"), (clean_name(reason, MAX_ERROR_CHARS), time.time()))
             return int(cur.rowcount)
 
+    @retry_conflicts
     def clear_finished_jobs(self) -> int:
         """Forget done jobs (their tracks stay in the library)."""
         with self.transaction() as cur:

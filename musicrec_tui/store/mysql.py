@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
-from ..core.errors import StoreBusy, StoreError, StoreUnavailable
+from ..core.errors import StoreBusy, StoreConflict, StoreDenied, StoreError, StoreUnavailable
 from ..core.models import Track
 from .base import KEEP_IF_NULL, TRACK_COLUMNS, SqlLibrary
 from .migrations import Migration, load_migrations
@@ -53,31 +54,69 @@ class MysqlLibrary(SqlLibrary):
         return lib
 
     def migrate(self, migrations: list[Migration]) -> int:
-        """Apply missing migrations under a named lock so concurrent openers do not race. Returns the version."""
+        """Apply missing migrations under a named lock so concurrent openers do not race. Returns the version.
+
+        An up-to-date library is only read (no DDL, no lock), so a user with SELECT/INSERT/UPDATE/DELETE alone
+        can use it. When a migration is pending and the user may not run it, one line names the privilege."""
+        done = self._applied_versions()
+        if done is not None and all(m.version in done for m in migrations):
+            return max(done, default=0)
         with self.transaction() as cur:
             cur.execute("SELECT GET_LOCK(%s, 60)", (LOCK_NAME,))
             if cur.fetchone()[0] != 1:
                 raise StoreBusy(f"MySQL at {self.url.where}: another process is migrating the schema")
         try:
-            with self.transaction() as cur:
-                cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INT PRIMARY KEY, "
-                            "name VARCHAR(255) NOT NULL, applied_at DOUBLE NOT NULL) ENGINE=InnoDB")
-                cur.execute("SELECT version FROM schema_version")
-                done = {int(r[0]) for r in cur.fetchall()}
+            if done is None:
+                self._ddl(None, ["CREATE TABLE IF NOT EXISTS schema_version (version INT PRIMARY KEY, "
+                                 "name VARCHAR(255) NOT NULL, applied_at DOUBLE NOT NULL) ENGINE=InnoDB"])
+            done = self._applied_versions() or set()
             for mig in migrations:
                 if mig.version in done:
                     continue
                 # MySQL commits each DDL statement itself; the version row is written last.
-                with self.transaction() as cur:
-                    for stmt in mig.statements:
-                        cur.execute(stmt)
-                    cur.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (%s, %s, %s)",
-                                (mig.version, mig.name, time.time()))
+                self._ddl(mig, mig.statements)
         finally:
             with self.transaction() as cur:
                 cur.execute("SELECT RELEASE_LOCK(%s)", (LOCK_NAME,))
                 cur.fetchall()
         return self.schema_version()
+
+    def _applied_versions(self) -> set[int] | None:
+        """The migration versions recorded, or None when there is no schema_version table yet."""
+        import mysql.connector
+
+        try:
+            with self._lock:
+                cur = self._conn.cursor()
+                try:
+                    cur.execute("SELECT version FROM schema_version")
+                    found = {int(r[0]) for r in cur.fetchall()}
+                finally:
+                    cur.close()
+                    self._conn.rollback()
+        except mysql.connector.Error as exc:
+            if getattr(exc, "errno", None) == 1146:  # table doesn't exist: a new, empty database
+                return None
+            raise self._translate(exc) or exc from None
+        return found
+
+    def _ddl(self, mig: Migration | None, statements: tuple[str, ...] | list[str]) -> None:
+        """Run one migration's statements (and record it); a missing privilege is one line naming it."""
+        what = f"migration {mig.version:03d} ({mig.name})" if mig else "the schema_version table"
+        try:
+            with self.transaction() as cur:
+                for stmt in statements:
+                    cur.execute(stmt)
+                if mig is not None:
+                    cur.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (%s, %s, %s)",
+                                (mig.version, mig.name, time.time()))
+        except StoreDenied as exc:
+            privilege = _denied_privilege(str(exc))
+            raise StoreDenied(
+                f"MySQL at {self.url.where}: the library needs {what}, but user {self.url.user!r} lacks the "
+                f"{privilege} privilege on {self.url.database!r}",
+                hint="run musicrec once as a user with ALL on the database (e.g. the one that created it), "
+                     "then this user can use it with SELECT, INSERT, UPDATE and DELETE") from None
 
     def _upsert_track_sql(self) -> str:
         cols = ", ".join((*TRACK_COLUMNS, "created_at", "updated_at"))
@@ -114,12 +153,21 @@ class MysqlLibrary(SqlLibrary):
         errno = getattr(exc, "errno", None)
         msg = (getattr(exc, "msg", None) or type(exc).__name__).splitlines()[0][:200]
         if errno in (1205, 1213):
-            return StoreBusy(f"MySQL at {self.url.where}: {msg}", hint="another writer held a lock; try again")
+            return StoreConflict(f"MySQL at {self.url.where}: {msg}", hint="another writer held a lock; try again")
+        if errno in (1142, 1143, 1044, 1227):
+            return StoreDenied(f"MySQL at {self.url.where}: {msg}",
+                               hint=f"GRANT the missing privilege to {self.url.user!r}")
         if isinstance(exc, mysql.connector.InterfaceError | mysql.connector.OperationalError) or errno in (
                 2006, 2013, 2055):
             return StoreUnavailable(f"MySQL at {self.url.where} is unreachable: {msg}",
                                     hint="is the server running?")
         return StoreError(f"MySQL at {self.url.where}: {msg}")
+
+
+def _denied_privilege(message: str) -> str:
+    """`ALTER` from "...: ALTER command denied to user ..." (MySQL's 1142); a generic name otherwise."""
+    match = re.search(r"\b([A-Z][A-Z ]*?) command denied", message)
+    return match.group(1) if match else "CREATE/ALTER"
 
 
 def _connect_error(url: DbUrl, exc: Exception) -> StoreUnavailable:

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from ..core.errors import StoreBusy, StoreError, StoreUnavailable
+from ..core.files import create_private, private_dir
 from ..core.models import Track
 from .base import KEEP_IF_NULL, TRACK_COLUMNS, SqlLibrary
 from .migrations import Migration, load_migrations
@@ -27,13 +28,17 @@ class SqliteLibrary(SqlLibrary):
         assert url.path is not None
         folder = url.path.parent
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            private_dir(folder)
         except OSError as exc:
             raise StoreUnavailable(f"cannot create library folder {folder}: {exc.strerror or exc}") from None
         if url.path.exists() and not os.access(url.path, os.R_OK | os.W_OK):
             raise StoreUnavailable(f"cannot open library {url.path}: permission denied")
         if not os.access(folder, os.W_OK):
             raise StoreUnavailable(f"cannot write in library folder {folder}: permission denied")
+        try:
+            create_private(url.path)  # 0600 before SQLite creates it; its -wal and -shm files follow its mode
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot create library {url.path}: {exc.strerror or exc}") from None
         try:
             conn = sqlite3.connect(str(url.path), timeout=busy_timeout, isolation_level=None,
                                    check_same_thread=False)
@@ -47,7 +52,15 @@ class SqliteLibrary(SqlLibrary):
         return lib
 
     def migrate(self, migrations: list[Migration]) -> int:
-        """Apply missing migrations, each in its own transaction with its version row. Returns the version."""
+        """Apply missing migrations, each in its own transaction with its version row. Returns the version.
+
+        An up-to-date library is only read: opening it takes no write lock."""
+        try:
+            done = {int(r[0]) for r in self._read("SELECT version FROM schema_version")}
+        except StoreError:
+            done = set()
+        if done and all(m.version in done for m in migrations):
+            return max(done)
         with self.transaction() as cur:
             cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
                         "name TEXT NOT NULL, applied_at REAL NOT NULL)")

@@ -69,12 +69,17 @@ def parse_db_url(url: str) -> DbUrl:
 
 
 def mask_url(url: str) -> str:
-    """Hide any password in a URL-ish string, even a malformed one."""
+    """Hide any password in a URL-ish string, even a malformed one: `scheme://user:***@host/...`.
+
+    Only the authority (between `://` and the next `/`, `?` or `#`) is looked at, so an `@` or `:` later in
+    the path or query is left alone."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         return url
-    auth, at, host = rest.rpartition("@")
-    if not at or ":" not in auth:
+    end = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    authority, tail = rest[:end], rest[end:]
+    auth, at, host = authority.rpartition("@")
+    if not at:
         return url
-    user = auth.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
+    user, colon, _ = auth.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{host}{tail}"

@@ -17,6 +17,7 @@ from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.theme import Theme
 from textual.timer import Timer
 from textual.widgets import Footer, Header, TabbedContent, TabPane
@@ -151,13 +152,19 @@ class MusicrecApp(App[int]):
     def player_bar(self) -> PlayerBar:
         return self.query_one(PlayerBar)
 
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification of this app is plain text (the rule, core/text.py): titles, reasons and server
+        messages carry outside text, so markup is off by default and message and title are cleaned."""
+        super().notify(clean(message), title=clean(title), severity=severity, timeout=timeout, markup=markup)
+
     def on_mount(self) -> None:
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
         if self.settings.ui_theme and self.settings.ui_theme in self.available_themes:
             self.theme = self.settings.ui_theme
         self.theme_changed_signal.subscribe(self, self._theme_changed)
-        self.sub_title = self.settings.masked_db_url
+        self.sub_title = clean(self.settings.masked_db_url)
         self._open_library()
 
     # ---- the library ---------------------------------------------------------------------------------

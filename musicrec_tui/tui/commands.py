@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING
 
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.markup import escape
+
+from ..core.text import clean
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
@@ -94,7 +97,8 @@ class ActionsProvider(Provider):
             if cmd.section == "In lists":
                 continue
             where = "" if cmd.pane is None else f"{cmd.section}: "
-            out.append((f"{where}{cmd.binding.description}", f"key: {keys_for(cmd.binding, keymap)}", cmd))
+            keys = escape(clean(keys_for(cmd.binding, keymap)))  # keys come from config.toml: never markup
+            out.append((f"{where}{cmd.binding.description}", f"key: {keys}", cmd))
         return out
 
     async def _run(self, cmd: Command) -> None:

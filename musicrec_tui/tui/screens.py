@@ -6,10 +6,12 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.table import Table
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
@@ -24,7 +26,7 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
     ]
 
-    def __init__(self, question: str, verb: str = "OK") -> None:
+    def __init__(self, question: str | Content, verb: str = "OK") -> None:
         super().__init__()
         self.question = question
         self.verb = verb
@@ -52,7 +54,7 @@ class PathScreen(ModalScreen[Path | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="path.cancel")]
 
-    def __init__(self, title: str, default: str, hint: str = "") -> None:
+    def __init__(self, title: str | Content, default: str, hint: str | Content = "") -> None:
         super().__init__()
         self.title_text = title
         self.default = default
@@ -95,7 +97,7 @@ class HelpScreen(ModalScreen[None]):
                     table.add_column("Action", ratio=1)
                     table.add_column("id", style="dim", no_wrap=True, width=24)
                     for keys, description, binding_id in rows:
-                        table.add_row(keys, description, binding_id)
+                        table.add_row(Text(clean(keys)), Text(clean(description)), Text(clean(binding_id)))
                     yield Static(table, classes="help-section")
             yield Label("[dim]Escape closes · ctrl+p finds any command[/dim]")
 
@@ -120,7 +122,8 @@ class UnavailableScreen(Screen[None]):
         yield Header()
         with Vertical(classes="dialog unavailable"):
             yield Label("[b]Cannot open the library[/b]", classes="question")
-            yield Static(f"{clean(self.message)}\n\nLibrary: {clean(self.where)}", id="unavailable-message")
+            yield Static(Text.assemble(clean(self.message), "\n\nLibrary: ", clean(self.where)),
+                         id="unavailable-message")
             yield Static("Check that the database server is running and the URL is right "
                          "(--db, MUSICREC_DB or [library] url in config.toml), then press [b]r[/b] to retry, "
                          "or [b]q[/b] to quit.", classes="hint")

@@ -8,7 +8,6 @@ It is a face, like the CLI: argument checking and JSON here, the use-cases in th
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import mimetypes
 import threading
@@ -22,6 +21,7 @@ from .. import __version__
 from ..config import Settings
 from ..core.errors import DownloadError, ItunesError, MusicrecError, NotFound, StoreBusy, StoreUnavailable
 from ..core.models import Track
+from ..core.text import json_line
 from ..store.base import SORT_FIELDS
 from ..store.protocol import Library
 from .security import is_api
@@ -235,7 +235,7 @@ class Api:
 
 
 def json_response(body: object, status: int = 200) -> web.Response:
-    return web.Response(text=json.dumps(body, ensure_ascii=False), status=status, content_type="application/json",
+    return web.Response(text=json_line(body), status=status, content_type="application/json",
                         charset="utf-8")
 
 

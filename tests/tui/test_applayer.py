@@ -140,3 +140,21 @@ async def test_the_tui_export_is_the_cli_json(build_app: AppFactory, tmp_path: P
     printed = json.loads(proc.stdout)
     assert exported == printed
     assert printed["extractor"] and all("cosine" in r for r in printed["results"])
+
+
+async def test_a_preview_too_short_to_analyse_still_plays(build_app: AppFactory, fake_itunes: FakeItunes) -> None:
+    """As with `musicrec play`: listening only needs audio that decodes; ingesting it fails with the reason."""
+    fake_itunes.add_track(901, "Tiny", "Band", preview="short")
+    player, _ = stepped_player()
+    app = build_app(player=player)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press(*"tiny", "enter")
+        await settle(app, pilot)
+        await pilot.press("l")
+        await settle(app, pilot)
+        assert player.state is PlayerState.PLAYING and player.snapshot().key.title == "Tiny"
+        await pilot.press("enter")  # ingest: the pipeline's cache rejects it, with the reason
+        await ingest_until_idle(app, pilot)
+        job = app.session.library.find_job("itunes", "901")
+        assert job is not None and job.state is JobState.FAILED and "too short" in (job.last_error or "")

@@ -17,7 +17,8 @@ from textual.widgets import Static
 from ...app.services import Session
 from ...core.errors import MusicrecError
 from ...core.models import Track
-from ...textfmt import clean
+from ...textfmt import ellipsize
+from ..text import markup
 from ..widgets.halfblock import heatmap_to_text, mask_to_text, waveform_rows
 
 ANALYSIS_RATE = 22050
@@ -79,7 +80,8 @@ class AnalysisPane(VerticalScroll):
         if key == self.shown:
             return
         self.shown = key
-        self.query_one("#analysis-title", Static).update(f"Analysing [b]{clean(track.title)}[/b]…")
+        self.query_one("#analysis-title", Static).update(markup("Analysing [b]$title[/b]…",
+                                                                title=ellipsize(track.title, 80)))
         self.run_worker(partial(self._compute, track, seeds, width, lines), thread=True, group="analysis",
                         exclusive=True, exit_on_error=False)
 
@@ -107,21 +109,22 @@ class AnalysisPane(VerticalScroll):
     def _failed(self, track: Track, message: str) -> None:
         self.shown = None
         self.query_one("#analysis-title", Static).update(
-            f"[b]{clean(track.title)}[/b]: [b red]cannot analyse:[/] {clean(message)}")
+            markup("[b]$title[/b]: [b red]cannot analyse:[/] $message", title=ellipsize(track.title, 80),
+                   message=message))
 
     def _show(self, pic: Picture) -> None:
         t = pic.track
         self.query_one("#analysis-title", Static).update(
-            f"[b]{clean(t.title)}[/b] — {clean(t.artist)}   [dim]log-mel spectrogram (high "
-            f"frequencies at the top), then the waveform[/dim]")
+            markup("[b]$title[/b] — $artist   [dim]log-mel spectrogram (high frequencies at the top), then the "
+                   "waveform[/dim]", title=ellipsize(t.title, 80), artist=ellipsize(t.artist, 60)))
         self.query_one("#analysis-spectrogram", Static).update(heatmap_to_text(pic.spectrogram))
         self.query_one("#analysis-waveform", Static).update(mask_to_text(pic.waveform))
         groups = self.query_one("#analysis-groups", Static)
         if pic.seed is None or (not pic.groups and not pic.note):
             groups.update("[dim]Open similar songs (Enter in 2 Library) to compare this track with a seed.[/dim]")
             return
-        out = Text(f"What makes it sound like the seed “{clean(pic.seed.title)}” (each feature group's share):\n",
-                   style="bold")
+        out = Text(f"What makes it sound like the seed “{ellipsize(pic.seed.title, 80)}” (each feature group's "
+                   "share):\n", style="bold")
         if pic.note:
             out.append(pic.note, style="dim")
         pad = max((len(name) for name, _ in pic.groups), default=0)

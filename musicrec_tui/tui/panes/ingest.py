@@ -13,8 +13,8 @@ from textual.widgets import ProgressBar, Static
 from ...app.jobs import JobAction
 from ...core.models import Job, JobState, Track
 from ...ingest.events import EventKind
-from ...textfmt import clean
 from ..messages import IngestUpdate, JobsRequested
+from ..text import plain
 from ..widgets.lists import KeyTable
 
 STATE_LABEL = {
@@ -73,9 +73,9 @@ class IngestPane(Vertical):
 
     def _add(self, job_id: int, track: Track | None, state: JobState, error: str | None) -> None:
         table = self.query_one("#ingest-table", KeyTable)
-        title = clean(track.title) if track is not None else "?"
-        artist = clean(track.artist) if track is not None else ""
-        table.add_row(str(job_id), STATE_LABEL.get(state, str(state)), title, clean(error or ""), artist,
+        title = plain(track.title) if track is not None else plain("?")
+        artist = plain(track.artist) if track is not None else plain("")
+        table.add_row(str(job_id), STATE_LABEL.get(state, str(state)), title, plain(error or ""), artist,
                       key=str(job_id))
 
     def apply(self, update: IngestUpdate) -> None:
@@ -87,7 +87,7 @@ class IngestPane(Vertical):
             key = str(update.job_id)
             if key in table.rows:
                 table.update_cell(key, "state", STATE_LABEL.get(update.state, str(update.state)))
-                table.update_cell(key, "reason", clean(update.error or ""))
+                table.update_cell(key, "reason", plain(update.error or ""))
             else:
                 self._add(update.job_id, update.track, update.state, update.error)
             self.states[update.job_id] = update.state

@@ -16,9 +16,10 @@ from ...app.services import Session
 from ...core.errors import MusicrecError
 from ...core.models import Track
 from ...store.protocol import Library
-from ...textfmt import clean
+from ...textfmt import clean, ellipsize
 from ..messages import IngestRequested, LibraryChanged, PlayRequested, ShowSimilar, TrackFocused
 from ..screens import ConfirmScreen
+from ..text import markup
 from ..widgets.track_table import COLUMNS, TrackTable
 
 FILTER_DELAY = 0.15  # seconds of quiet typing before the filter query runs
@@ -91,7 +92,7 @@ class LibraryPane(Vertical):
     def _counted(self, event: TrackTable.Counted) -> None:
         table = self.table
         if event.error:
-            self.query_one("#library-status", Static).update(f"[b red]Library:[/] {clean(event.error)}")
+            self.query_one("#library-status", Static).update(markup("[b red]Library:[/] $error", error=event.error))
             return
         if not table.search:
             self.library_total = event.total
@@ -106,12 +107,13 @@ class LibraryPane(Vertical):
         label = next(c.label for c in COLUMNS if c.key == table.sort)
         order = "descending" if table.descending else "ascending"
         if table.search:
-            counts = f"{table.total:,} of {total:,} tracks match “{clean(table.search)}”" if total is not None \
+            counts = f"{table.total:,} of {total:,} tracks match “$search”" if total is not None \
                 else f"{table.total:,} tracks match"
         else:
             counts = f"{table.total:,} tracks"
-        self.query_one("#library-status", Static).update(
-            f"{counts} · sorted by {label} ({order}) · [b]Enter[/b] similar · [b]/[/b] filter · [b]o[/b] sort")
+        self.query_one("#library-status", Static).update(markup(
+            f"{counts} · sorted by {label} ({order}) · [b]Enter[/b] similar · [b]/[/b] filter · [b]o[/b] sort",
+            search=table.search or ""))
 
     @on(TrackTable.Highlighted)
     def _highlighted(self, event: TrackTable.Highlighted) -> None:
@@ -141,7 +143,8 @@ class LibraryPane(Vertical):
         track = self.table.current
         if track is None:
             return
-        question = f"Delete “{clean(track.title)}” by {clean(track.artist)} from the library?"
+        question = markup("Delete “$title” by $artist from the library?", title=ellipsize(track.title, 60),
+                          artist=ellipsize(track.artist, 40))
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -154,10 +157,12 @@ class LibraryPane(Vertical):
         try:
             gone = self.session.delete_track(track)
         except MusicrecError as exc:
-            self.app.call_from_thread(self.app.notify, exc.one_line(), title="Delete", severity="error")
+            self.app.call_from_thread(self.app.notify, clean(exc.one_line()), title="Delete", severity="error",
+                                      markup=False)
             return
         if gone:
-            self.app.call_from_thread(self.app.notify, f"Deleted “{clean(track.title)}”.", title="Library")
+            self.app.call_from_thread(self.app.notify, f"Deleted “{ellipsize(track.title, 60)}”.", title="Library",
+                                      markup=False)
         self.post_message(LibraryChanged())
 
     def action_reanalyse(self) -> None:
@@ -168,5 +173,5 @@ class LibraryPane(Vertical):
             self.app.notify("No audio to re-analyse for this track.", severity="warning")
             return
         self.post_message(IngestRequested([track]))
-        self.app.notify(f"“{clean(track.title)}” queued for analysis (skipped when its vector is current) — "
-                        "see 4 Ingest.", title="Library")
+        self.app.notify(f"“{ellipsize(track.title, 60)}” queued for analysis (skipped when its vector is current) "
+                        "— see 4 Ingest.", title="Library", markup=False)

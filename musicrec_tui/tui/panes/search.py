@@ -9,14 +9,16 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.content import Content
 from textual.widgets import DataTable, Input, Static
 
 from ...app.search import SearchResult
 from ...app.services import Session
 from ...core.errors import MusicrecError
 from ...core.models import Track
-from ...textfmt import clean, mmss
+from ...textfmt import clean, ellipsize, mmss
 from ..messages import IngestRequested, PlayRequested
+from ..text import markup, plain
 from ..widgets.lists import KeyTable
 
 WELCOME = """[b]Welcome to musicrec[/b] — find songs that sound alike.
@@ -61,7 +63,7 @@ class SearchPane(Vertical):
     def show_welcome(self, show: bool) -> None:
         self.query_one("#welcome").display = show and not self.results
 
-    def set_status(self, text: str) -> None:
+    def set_status(self, text: str | Content) -> None:
         self.query_one("#search-status", Static).update(text)
 
     @on(Input.Submitted, "#search-input")
@@ -70,7 +72,7 @@ class SearchPane(Vertical):
         if not term:
             self.set_status("Type something to search for.")
             return
-        self.set_status(f"Searching for “{clean(term)}”…")
+        self.set_status(markup("Searching for “$term”…", term=term))
         self.run_worker(partial(self._search, term), thread=True, group="search", exclusive=True,
                         exit_on_error=False)
 
@@ -83,8 +85,9 @@ class SearchPane(Vertical):
         self.app.call_from_thread(self._show, term, found)
 
     def _failed(self, term: str, message: str) -> None:
-        self.set_status(f"[b red]Search failed:[/] {clean(message)}")
-        self.app.notify(message, title=f"Search “{clean(term)}”", severity="error", timeout=8)
+        self.set_status(markup("[b red]Search failed:[/] $message", message=message))
+        self.app.notify(clean(message), title=f"Search “{ellipsize(term, 40)}”", severity="error", timeout=8,
+                        markup=False)
 
     def _show(self, term: str, results: list[SearchResult]) -> None:
         found = [r.track for r in results]
@@ -99,17 +102,18 @@ class SearchPane(Vertical):
         if found and (not field.has_focus or field.value.strip() == term):
             table.focus()  # not while the person is typing another search: keys would hit the table's bindings
             playable = sum(1 for t in found if t.preview_url)
-            self.set_status(f"{len(found)} results for “{clean(term)}” · {len(known)} in library · "
-                            f"{playable} with preview — [b]Enter[/b] ingest · [b]a[/b] all · [b]l[/b] listen")
+            self.set_status(markup(f"{len(found)} results for “$term” · {len(known)} in library · "
+                                   f"{playable} with preview — [b]Enter[/b] ingest · [b]a[/b] all · "
+                                   "[b]l[/b] listen", term=term))
         else:
-            self.set_status(f"No songs found for “{clean(term)}”. Try fewer or other words.")
+            self.set_status(markup("No songs found for “$term”. Try fewer or other words.", term=term))
 
     def _fill(self) -> None:
         table = self.query_one("#search-results", KeyTable)
         row = table.cursor_row
         table.clear()
         for i, t in enumerate(self.results):
-            table.add_row(clean(t.title), clean(t.artist), clean(t.album), clean(t.genre), mmss(t.duration_ms),
+            table.add_row(plain(t.title), plain(t.artist), plain(t.album), plain(t.genre), mmss(t.duration_ms),
                           "✓" if t.key in self.in_library else "", "▶" if t.preview_url else "–", key=str(i))
         if self.results:
             table.move_cursor(row=min(row, len(self.results) - 1))

@@ -17,9 +17,10 @@ from textual.widgets import DataTable, Static
 from ...app.services import Session
 from ...core.errors import MusicrecError
 from ...core.models import Neighbour, Track
-from ...textfmt import clean
+from ...textfmt import clean, ellipsize
 from ..messages import PlayRequested, RememberUi, SeedsChanged, TrackFocused
 from ..screens import PathScreen
+from ..text import markup, plain
 from ..widgets.lists import KeyTable
 
 if TYPE_CHECKING:
@@ -77,12 +78,14 @@ class SimilarPane(Vertical):
             return
         if len(self.seeds) == 1:
             seed = self.seeds[0]
-            who = f"[b]{clean(seed.title)}[/b] — {clean(seed.artist)}"
+            who, names = "[b]$title[/b] — $artist", {"title": ellipsize(seed.title, 80),
+                                                     "artist": ellipsize(seed.artist, 60)}
         else:
-            who = f"[b]radio[/b] from {len(self.seeds)} tracks: " + ", ".join(clean(t.title) for t in self.seeds[:3])
+            who = f"[b]radio[/b] from {len(self.seeds)} tracks: $titles"
+            names = {"titles": ", ".join(ellipsize(t.title, 40) for t in self.seeds[:3])}
         same = "hidden" if self.exclude_artist else "shown"
         self.query_one("#similar-header", Static).update(
-            f"Similar to {who}   [dim]k = {self.k} · same artist {same}[/dim]")
+            markup(f"Similar to {who}   [dim]k = {self.k} · same artist {same}[/dim]", **names))
 
     # ---- loading -------------------------------------------------------------------------------------
     def show(self, seeds: list[Track], remember: bool = True) -> None:
@@ -114,7 +117,8 @@ class SimilarPane(Vertical):
         self.items = []
         self.recommendation = None
         self.query_one("#similar-table", KeyTable).clear()
-        self.query_one("#similar-status", Static).update(f"[b red]No similar songs:[/] {clean(message)}")
+        self.query_one("#similar-status", Static).update(markup("[b red]No similar songs:[/] $message",
+                                                                message=message))
 
     def _show_items(self, rec: Recommendation) -> None:
         if [t.id for t in rec.seeds] != [t.id for t in self.seeds]:
@@ -139,7 +143,7 @@ class SimilarPane(Vertical):
         table.clear()
         for i, s in enumerate(self.items):
             mark = "●" if int(s.track.id or 0) in self.marked else ""
-            table.add_row(mark, str(s.rank), score_bar(s.score), clean(s.track.title), clean(s.track.artist),
+            table.add_row(mark, str(s.rank), score_bar(s.score), plain(s.track.title), plain(s.track.artist),
                           " · ".join(f"{g} {share:.0%}" for g, share in s.why()[:3]), key=str(i))
         if self.items:
             table.move_cursor(row=min(row, len(self.items) - 1))
@@ -250,7 +254,8 @@ class SimilarPane(Vertical):
         try:
             written = self.session.export(path, rec)
         except MusicrecError as exc:
-            self.app.call_from_thread(self.app.notify, exc.one_line(), title="Export", severity="error")
+            self.app.call_from_thread(self.app.notify, clean(exc.one_line()), title="Export", severity="error",
+                                      markup=False)
             return
-        self.app.call_from_thread(self.app.notify, f"Wrote {len(rec.neighbours)} songs to {written}",
-                                  title="Export")
+        self.app.call_from_thread(self.app.notify, f"Wrote {len(rec.neighbours)} songs to {clean(str(written))}",
+                                  title="Export", markup=False)

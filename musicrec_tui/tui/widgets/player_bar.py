@@ -11,8 +11,9 @@ from textual.widgets import Static
 
 from ...core.models import Track
 from ...playback.base import Player, PlayerState
-from ...textfmt import clean
+from ...textfmt import clean, ellipsize
 from ..messages import ArtworkWanted
+from ..text import markup
 
 POLL_SECONDS = 0.2
 ICONS = {PlayerState.PLAYING: "▶", PlayerState.PAUSED: "⏸", PlayerState.STOPPED: "■", PlayerState.IDLE: "■",
@@ -75,10 +76,10 @@ class PlayerBar(Horizontal):
             if not self._said_off:
                 self._said_off = True
                 self.add_class("off")
-                self.query_one("#now-playing", Static).update(f"[dim]{clean(snap.reason)}[/dim]")
+                self.query_one("#now-playing", Static).update(markup("[dim]$reason[/dim]", reason=snap.reason))
                 self.query_one("#player-progress", Static).update("")
                 self.query_one("#player-volume", Static).update("")
-                self.app.notify(snap.reason, title="Playback", severity="warning", timeout=6)
+                self.app.notify(clean(snap.reason), title="Playback", severity="warning", timeout=6, markup=False)
             return
         width = max(10, self.query_one("#player-progress", Static).size.width)
         key = (state, round(snap.position, 1), snap.duration, snap.volume, snap.index, snap.title, snap.reason,
@@ -93,11 +94,11 @@ class PlayerBar(Horizontal):
         icon = ICONS.get(state, "■")
         if state in (PlayerState.PLAYING, PlayerState.PAUSED, PlayerState.STOPPED) and snap.title:
             queue = f"  [dim]{snap.index + 1}/{snap.queue_length}[/dim]" if snap.queue_length > 1 else ""
-            now = f"{icon} [b]{clean(snap.title)}[/b]{queue}"
+            now = markup(f"{icon} [b]$title[/b]{queue}", title=ellipsize(snap.title, 120))
         elif state is PlayerState.ERROR:
-            now = f"{icon} [b red]{clean(snap.reason)}[/b red]"
+            now = markup(f"{icon} [b red]$reason[/b red]", reason=snap.reason)
         else:
-            now = f"{icon} Nothing playing — [b]l[/b] listens to the highlighted song"
+            now = markup(f"{icon} Nothing playing — [b]l[/b] listens to the highlighted song")
         self.query_one("#now-playing", Static).update(now)
         self.query_one("#player-progress", Static).update(progress_text(snap.position, snap.duration, width))
         vol = round(snap.volume * 100)

@@ -1,0 +1,3 @@
+-- Long names (issue 9): nothing to change on SQLite, whose TEXT columns and indexes take a value of any length.
+-- MySQL's 004 makes its names MEDIUMTEXT and its external ids TEXT with a hashed unique key; both backends store
+-- the same values, normalised and capped by core/text.py (clean_name: 16,384 characters) before every write.
