@@ -136,7 +136,9 @@ class AppRegistry:
         self.downloads = DownloadManager()
 
     def full(self) -> bool:
-        return sum(1 for app in self.apps if app.running) >= self.limit
+        """True at the limit; an app counts from its websocket's arrival (before its process exists) until the
+        tab closes, so a burst of connections cannot slip past it."""
+        return len(self.apps) >= self.limit
 
     async def stop_all(self) -> None:
         apps = list(self.apps)

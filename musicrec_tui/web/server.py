@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
 import signal
 import sys
@@ -83,7 +84,8 @@ class MusicrecServer:
         except ValueError:
             font_size = 16
         scheme = "wss" if request.secure else "ws"
-        page = self._page.safe_substitute(websocket_url=f"{scheme}://{request.host}/ws", font_size=font_size)
+        page = self._page.safe_substitute(websocket_url=html.escape(f"{scheme}://{request.host}/ws"),
+                                          font_size=font_size)
         return web.Response(text=page, content_type="text/html", charset="utf-8",
                             headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY",
                                      "Referrer-Policy": "no-referrer"})
