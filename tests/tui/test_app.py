@@ -223,7 +223,8 @@ def test_librosa_waits_until_analysis_is_requested(tmp_path: Path, isolated_env:
         from musicrec_tui.store import open_library
         from musicrec_tui.tui.app import MusicrecApp
 
-        async def settle(app, pilot):
+        async def settle(app, pilot):  # as tests/tui/conftest.py: the library opens once the panes are built
+            await asyncio.wait_for(app.panes_ready.wait(), timeout=30)
             for _ in range(3):
                 await app.workers.wait_for_complete(); await pilot.pause()
 
