@@ -78,6 +78,13 @@ def _children(pid: int) -> set[int]:
     return out
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -101,15 +108,15 @@ def test_kill_9_mid_discovery_leaves_no_process_behind(tmp_path: Path, fake_itun
     fake_itunes.fail("/previews/", *(["slow"] * 6))  # previews answer slowly: the pool is up, work in flight
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env(tmp_path))
     children: set[int] = set()
-    for _ in range(600):  # until the analysis processes (and multiprocessing's tracker) are started
+    for _ in range(600):  # until the analysis process (workers = 1; no resource tracker any more) is started
         children = _children(proc.pid)
-        if len(children) >= 2 or proc.poll() is not None:
+        if any(b"musicrec_tui.ingest.worker" in _cmdline(c) for c in children) or proc.poll() is not None:
             break
         time.sleep(0.1)
-    assert proc.poll() is None and len(children) >= 2, "the discovery started its analysis processes"
+    assert proc.poll() is None and children, "the discovery started its analysis process (ingest.worker)"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    for _ in range(300):  # the watchdog polls once a second; the tracker follows its last worker
+    for _ in range(300):  # PR_SET_PDEATHSIG, else the worker's watchdog
         if not any(_alive(c) for c in children):
             break
         time.sleep(0.1)

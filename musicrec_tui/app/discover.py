@@ -8,7 +8,7 @@ how they sound.
    trackId, or the same normalised title + artist). Every request goes through the iTunes client: its token
    bucket, its backoff on throttling and errors, and a sleep that a cancel interrupts.
 2. **Scoring**: up to `budget` previews are downloaded into the normal preview cache and analysed by the ingest
-   pipeline's own analysis (`ingest.analysis.analyse_file`, in a process pool) into the candidates store (not
+   pipeline's own analysis processes (`ingest.workers.AnalysisWorkers`) into the candidates store (not
    the library). Candidates analysed by an earlier discovery are reused without a download. They are ranked
    against the seeds by `core.recommend.recommend` over one SimilarityIndex holding the library's and the
    candidates' vectors: the same standardisation, distance and hubness correction as `musicrec recommend`,
@@ -24,28 +24,26 @@ library: adding a candidate is the user's choice, through the normal ingest queu
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from multiprocessing import get_context
 
 import numpy as np
 
 from ..config import Settings
 from ..core import features
-from ..core.errors import DownloadError, MusicrecError, NotFound
+from ..core.errors import AnalysisError, DownloadError, MusicrecError, NotFound
 from ..core.fetch import PreviewCache
 from ..core.index import SimilarityIndex
 from ..core.itunes import CatalogueSong, ItunesClient
 from ..core.models import SOURCE_ITUNES, FeatureVector, Neighbour, Track, VectorMatrix
 from ..core.recommend import recommend
-from ..ingest.analysis import AnalysisResult, analyse_file, warm_up
+from ..ingest.analysis import AnalysisResult
 from ..ingest.events import reason_key
+from ..ingest.workers import AnalysisTimeout, AnalysisWorkers, PoolClosed, WorkerCrashed
 from ..store.protocol import Library
 from .candidates import CandidateStore, index_id
 from .recommend import Recommendation
@@ -205,7 +203,7 @@ class Discoverer:
         self._client_factory = client_factory
         self.workers = max(1, workers or settings.analysis_workers)
         self.download_threads = max(1, download_threads)
-        self._procs: ProcessPoolExecutor | None = None
+        self._procs: AnalysisWorkers | None = None
         self._procs_lock = threading.Lock()
 
     # ---- collaborators ---------------------------------------------------------------------------------
@@ -230,29 +228,24 @@ class Discoverer:
 
         return make_itunes_client(self.settings, sleep=sleep)
 
-    def analysis_pool(self) -> ProcessPoolExecutor:
-        """The analysis processes (the ingest pipeline's analysis), started on first use and kept for later
-        discoveries: starting them and warming the extractors up costs seconds."""
+    def analysis_pool(self) -> AnalysisWorkers:
+        """The analysis processes (the ingest pipeline's AnalysisWorkers), started on first use and kept for
+        later discoveries: starting them and warming the extractors up costs seconds. A worker that dies is
+        replaced by the pool itself."""
         with self._procs_lock:
             if self._procs is None:
                 extra = (self.explainer.name,) if self.explainer else ()
-                self._procs = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"),
-                                                  initializer=analysis_worker_init,
-                                                  initargs=(self.extractor.name, extra, os.getpid()))
-            return self._procs
-
-    def _replace_pool(self, broken: ProcessPoolExecutor) -> None:
-        with self._procs_lock:
-            if self._procs is broken:
-                self._procs = None
-        broken.shutdown(wait=False, cancel_futures=True)
+                self._procs = AnalysisWorkers(self.workers, self.extractor.name, extra)
+            procs = self._procs
+        procs.start()  # idempotent; warms up in the background while the first previews download
+        return procs
 
     def close(self) -> None:
         """Stop the analysis processes and close the candidates store (the Discoverer can be used again)."""
         with self._procs_lock:
             procs, self._procs = self._procs, None
         if procs is not None:
-            procs.shutdown(wait=False, cancel_futures=True)
+            procs.close()
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -444,14 +437,13 @@ class _Run:
             self._analyse(todo)
 
     def _analyse(self, todo: list[Candidate]) -> None:
-        extra = (self.owner.explainer.name,) if self.owner.explainer else ()
         self.emit("status", message=f"analysing up to {len(todo)} previews")
         procs = self.owner.analysis_pool()
         threads = ThreadPoolExecutor(max_workers=min(self.owner.download_threads, len(todo)),
                                      thread_name_prefix="discover-dl")
         try:
             futures: dict[Future[tuple[AnalysisResult | None, str | None]], Candidate] = {
-                threads.submit(self._one, cand, procs, extra): cand for cand in todo}
+                threads.submit(self._one, cand, procs): cand for cand in todo}
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -464,8 +456,7 @@ class _Run:
         finally:
             threads.shutdown(wait=not self.cancel.is_set(), cancel_futures=True)
 
-    def _one(self, cand: Candidate, procs: ProcessPoolExecutor,
-             extra: tuple[str, ...]) -> tuple[AnalysisResult | None, str | None]:
+    def _one(self, cand: Candidate, procs: AnalysisWorkers) -> tuple[AnalysisResult | None, str | None]:
         """Download (thread) and analyse (process) one preview: (result, None) or (None, reason)."""
         if self.cancel.is_set():
             return None, None
@@ -480,12 +471,15 @@ class _Run:
         if self.cancel.is_set():
             return None, None
         try:
-            result = procs.submit(analyse_file, str(preview.path), self.owner.extractor.name, extra).result()
-        except BrokenProcessPool:
-            self.owner._replace_pool(procs)
-            return None, "analysis process crashed"
-        except RuntimeError:  # the pool was shut down: cancelled
+            result = procs.analyse(str(preview.path), self.cancel)
+        except PoolClosed:  # cancelled, or the Discoverer closed: nothing to count
             return None, None
+        except AnalysisTimeout as exc:
+            return None, exc.one_line()
+        except WorkerCrashed:  # the pool has already replaced the worker
+            return (None, None) if self.cancel.is_set() else (None, "analysis process crashed")
+        except AnalysisError as exc:  # the analysis process could not start
+            return None, exc.one_line()
         return result, None
 
     def _finish(self, cand: Candidate, fut: Future[tuple[AnalysisResult | None, str | None]]) -> None:
@@ -541,19 +535,6 @@ class _Run:
                           exclude_ids=banned, explainer=self.explainer_index)
         by_track = {id(c.song.track): c for c in self.pool.values()}
         return tuple(Discovered(n, by_track[id(n.track)].song, by_track[id(n.track)].found_by) for n in found)
-
-
-def analysis_worker_init(extractor: str, extra: tuple[str, ...], parent: int) -> None:
-    """Pool initializer: a watchdog thread ends this process once its parent is gone (even after a kill -9 of
-    the parent, which spawned pool workers otherwise outlive), then the extractors' warm-up (ingest.analysis)."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-    warm_up(extractor, extra)
 
 
 def skip_reason(reason: str) -> str:

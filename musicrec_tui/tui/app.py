@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 import threading
 from functools import partial
-from multiprocessing import resource_tracker
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
@@ -361,7 +359,6 @@ class MusicrecApp(App[int]):
                         "press D.", title="Discover", severity="warning")
             return
         self.action_pane("discover")
-        self._ensure_resource_tracker()  # Discover analyses in a multiprocessing pool (ingest no longer does)
         self.discover_pane.start(seeds)
 
     def action_help(self) -> None:
@@ -473,23 +470,10 @@ class MusicrecApp(App[int]):
     def _ingest_requested(self, message: IngestRequested) -> None:
         self.start_ingest(message.tracks)
 
-    def _ensure_resource_tracker(self) -> None:
-        """The ingest pipeline analyses in spawned processes; multiprocessing's resource tracker hands its child
-        sys.stderr.fileno(), which is -1 while Textual captures stderr: start it with the real stderr, here on
-        the UI thread (nothing else writes meanwhile), when the first ingest needs it. Started before the first
-        frame, its Python process cost a loaded 2-core machine ~0.2 s of the app's start."""
-        saved = sys.stderr
-        sys.stderr = sys.__stderr__
-        try:
-            resource_tracker.ensure_running()
-        finally:
-            sys.stderr = saved
-
     def start_ingest(self, tracks: list[Track]) -> None:
         if not self.session.is_open:
             self.notify("The library is not open yet.", severity="warning")
             return
-        self._ensure_resource_tracker()
         self._cancel.clear()
         self.run_worker(partial(self._enqueue_worker, tracks), thread=True, group="ingest-enqueue",
                         exit_on_error=False)
@@ -520,7 +504,6 @@ class MusicrecApp(App[int]):
             return
         self._ingest_running = True
         self._ingest_again = False
-        self._ensure_resource_tracker()
         self.ingest_pane.set_running(True)
         self.run_worker(self._run_worker, thread=True, group="ingest-run", exit_on_error=False)
 
