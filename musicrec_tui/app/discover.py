@@ -39,14 +39,14 @@ from ..core.errors import AnalysisError, DownloadError, MusicrecError, NotFound
 from ..core.fetch import PreviewCache
 from ..core.index import SimilarityIndex
 from ..core.itunes import CatalogueSong, ItunesClient
-from ..core.models import SOURCE_ITUNES, FeatureVector, Neighbour, Track, VectorMatrix
+from ..core.models import FeatureVector, Neighbour, Track, VectorMatrix
 from ..core.recommend import recommend
 from ..ingest.analysis import AnalysisResult
 from ..ingest.events import reason_key
 from ..ingest.workers import AnalysisTimeout, AnalysisWorkers, PoolClosed, WorkerCrashed
 from ..store.protocol import Library
 from .candidates import CandidateStore, index_id
-from .recommend import Recommendation
+from .recommend import Recommendation, resolve_track
 from .sources import (
     ALL_SOURCES,
     Cancelled,
@@ -253,15 +253,7 @@ class Discoverer:
     # ---- seeds -----------------------------------------------------------------------------------------
     def resolve(self, ref: str | int) -> Track:
         """A library track from an id, or `itunes:<trackId>`; NotFound otherwise."""
-        text = str(ref).strip()
-        track: Track | None = None
-        if text.lower().startswith("itunes:") and text[7:].isdigit():
-            track = self.library.find_track(SOURCE_ITUNES, text[7:])
-        elif text.isdigit():
-            track = self.library.get_track(int(text))
-        if track is None:
-            raise NotFound(f"no track {text!r} in the library", hint="give a library id or itunes:<trackId>")
-        return track
+        return resolve_track(self.library, ref)
 
     # ---- the use-case ----------------------------------------------------------------------------------
     def run(self, seeds: Sequence[Track | str | int], options: DiscoverOptions | None = None, *,

@@ -26,6 +26,20 @@ from ..store.url import DbUrl
 Groups = tuple[tuple[str, float], ...]
 
 
+def resolve_track(library: Library, ref: str | int) -> Track:
+    """A library track from its library id or `itunes:<trackId>` (as every command and the API take it);
+    NotFound otherwise."""
+    text = str(ref).strip()
+    track: Track | None = None
+    if text.lower().startswith("itunes:") and text[7:].isdigit():
+        track = library.find_track(SOURCE_ITUNES, text[7:])
+    elif text.isdigit():
+        track = library.get_track(int(text))
+    if track is None:
+        raise NotFound(f"no track {text!r} in the library", hint="give a library id or itunes:<trackId>")
+    return track
+
+
 @dataclass(frozen=True, slots=True)
 class Recommendation:
     """The tracks most like one seed (or several: a radio), best first, each explained; and how they were ranked."""
@@ -128,15 +142,7 @@ class LibraryIndex:
 
     def resolve(self, ref: str | int) -> Track:
         """A library track from an id, or `itunes:<trackId>`; NotFound otherwise."""
-        text = str(ref).strip()
-        track: Track | None = None
-        if text.lower().startswith("itunes:") and text[7:].isdigit():
-            track = self.library.find_track(SOURCE_ITUNES, text[7:])
-        elif text.isdigit():
-            track = self.library.get_track(int(text))
-        if track is None:
-            raise NotFound(f"no track {text!r} in the library", hint="give a library id or itunes:<trackId>")
-        return track
+        return resolve_track(self.library, ref)
 
     def similar(self, seeds: Sequence[int], k: int = 5, exclude_artist: bool = False,
                 exclude_ids: Iterable[int] = ()) -> list[Neighbour]:
