@@ -8,7 +8,6 @@ import sys
 from ..config import Settings
 from ..core.models import Track
 from ..core.text import for_terminal
-from ..ingest.events import IngestEvent
 from .common import EXIT_FAILED, EXIT_OK, Subparsers, UsageError, emit_json, id_list, limit, positive_int
 
 
@@ -33,18 +32,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from ..app.jobs import JobAction, control_jobs
     from ..ingest.localfiles import tracks_under
     from ..ingest.signals import stop_signals_as_interrupt
-    from .progress import ProgressPrinter, summary_text
+    from .progress import EventOutput, summary_text
 
     if not (args.term or args.ids or args.path or args.resume or args.retry_failed):
         raise UsageError("say what to ingest: a search TERM, --ids, --path, --resume or --retry-failed")
     country = args.country or settings.itunes_country
-    printer = None if args.json else ProgressPrinter(sys.stderr, live=sys.stderr.isatty())
-
-    def sink(event: IngestEvent) -> None:
-        if printer is None:
-            emit_json(event.to_json())
-        else:
-            printer(event)
+    sink = EventOutput(args.json)
 
     missing: list[int] = []
     client = make_itunes_client(settings)
@@ -74,8 +67,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             summary = pipeline.run(resume=bool(args.resume or args.retry_failed))
         finally:
             pipeline.close()
-            if printer is not None:
-                printer.finish()
+            sink.finish()
     if args.json:
         emit_json(summary.to_json())
     else:

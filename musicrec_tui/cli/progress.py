@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import TextIO
 
 from ..core.models import JobState
 from ..core.text import ellipsize, for_terminal
 from ..ingest.events import EventKind, IngestEvent, IngestSummary
+from .common import emit_json
 
 BAR = 24
+
+
+class EventOutput:
+    """Where a run's events go (ingest, reanalyze): one JSON object per line on stdout with --json, else a
+    progress printer on stderr (a live bar on a terminal, one line per finished track otherwise)."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.printer = None if as_json else ProgressPrinter(sys.stderr, live=sys.stderr.isatty())
+
+    def __call__(self, event: IngestEvent) -> None:
+        if self.printer is None:
+            emit_json(event.to_json())
+        else:
+            self.printer(event)
+
+    def finish(self) -> None:
+        if self.printer is not None:
+            self.printer.finish()
 
 
 class ProgressPrinter:

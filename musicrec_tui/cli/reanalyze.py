@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from ..config import Settings
-from ..ingest.events import IngestEvent
 from .common import EXIT_FAILED, EXIT_OK, Subparsers, emit_json, positive_int
 
 
@@ -23,23 +21,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from ..app.factory import make_library
     from ..ingest.reanalyze import reanalyze
     from ..ingest.signals import stop_signals_as_interrupt
-    from .progress import ProgressPrinter, summary_text
+    from .progress import EventOutput, summary_text
 
-    printer = None if args.json else ProgressPrinter(sys.stderr, live=sys.stderr.isatty())
-
-    def sink(event: IngestEvent) -> None:
-        if printer is None:
-            emit_json(event.to_json())
-        else:
-            printer(event)
+    sink = EventOutput(args.json)
 
     with stop_signals_as_interrupt(), make_library(settings) as lib:
         try:
             summary = reanalyze(lib, args.extractor or settings.extractor, everything=args.all,
                                 workers=args.workers or settings.analysis_workers, on_event=sink)
         finally:
-            if printer is not None:
-                printer.finish()
+            sink.finish()
     if args.json:
         emit_json(summary.to_json())
     else:
