@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -56,12 +57,9 @@ def drop_mysql_db(base: str, name: str) -> None:
     conn.close()
 
 
-@pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A URL to a fresh, empty library database on each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite://{tmp_path / 'library.sqlite3'}"
-        return
+@contextmanager
+def fresh_mysql_database() -> Iterator[str]:
+    """A URL to a fresh, empty database on the test server, dropped afterwards."""
     base = mysql_base_url()
     assert base is not None
     url, name = fresh_mysql_url(base)
@@ -69,6 +67,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
     finally:
         drop_mysql_db(base, name)
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL to a fresh, empty library database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite://{tmp_path / 'library.sqlite3'}"
+        return
+    with fresh_mysql_database() as url:
+        yield url
 
 
 @pytest.fixture
@@ -143,10 +151,5 @@ def mysql_rw_base_url(base: str) -> str:
 @pytest.fixture
 def mysql_url() -> Iterator[str]:
     """A URL to a fresh, empty MySQL database (MySQL-only tests)."""
-    base = mysql_base_url()
-    assert base is not None
-    url, name = fresh_mysql_url(base)
-    try:
+    with fresh_mysql_database() as url:
         yield url
-    finally:
-        drop_mysql_db(base, name)
