@@ -310,6 +310,11 @@ class MusicrecApp(App[int]):
     def _pane_shown(self, name: str) -> None:
         changed = name != self.active_pane
         self.active_pane = name
+        if name == "library" and self._reload_timer is not None:
+            # a batched reload is pending (an ingest just finished tracks): show the fresh rows now, not 0.5 s late
+            self._reload_timer.stop()
+            self._reload_timer = None
+            self.library_pane.table.reload()
         self._focus_pane(name)
         if name == "analysis":
             self.call_after_refresh(self.analysis_pane.analyse)  # once laid out: its width is known
