@@ -91,26 +91,61 @@ def test_pause_fades_out_holds_position_and_resume_fades_in(player, fake) -> Non
     x = ramp_signal(4000)
     player.load(Audio(x, RATE))
     player.play()
-    fake.stream.step(2)
+    first = fake.stream
+    first.step(2)
     player.pause()
     assert player.state is PlayerState.PAUSED
-    fake.stream.step(3)
+    first.step(1)  # the fade-out block; then the stream is stopped
+    wait_until(lambda: first.closed)
+    assert first.stopped_by == "stop"
     held = player.position
     player.resume()
+    assert len(fake.streams) == 2  # a new stream, from the held frame
     fake.stream.step(2)
     out = fake.written
+    assert out.shape == (5 * BLOCK, 2)  # no block of silence written while paused
     np.testing.assert_allclose(out[2 * BLOCK:3 * BLOCK], stereo(x[400:600]) * fade(BLOCK, 1.0, 0.0),
                                rtol=0, atol=1e-7)
-    assert np.array_equal(out[3 * BLOCK:5 * BLOCK], np.zeros((2 * BLOCK, 2), np.float32))
     assert held == 600 / RATE
-    np.testing.assert_allclose(out[5 * BLOCK:6 * BLOCK], stereo(x[600:800]) * fade(BLOCK, 0.0, 1.0),
+    np.testing.assert_allclose(out[3 * BLOCK:4 * BLOCK], stereo(x[600:800]) * fade(BLOCK, 0.0, 1.0),
                                rtol=0, atol=1e-7)
-    assert np.array_equal(out[6 * BLOCK:], stereo(x[800:1000]))
+    assert np.array_equal(out[4 * BLOCK:], stereo(x[800:1000]))
     assert player.position == 1000 / RATE
     player.toggle()
     assert player.state is PlayerState.PAUSED
     player.toggle()
     assert player.state is PlayerState.PLAYING
+
+
+def test_nothing_is_written_while_paused_and_resume_continues_from_the_same_frame() -> None:
+    """A free-running stream (like a device): once paused and faded out, no callback writes anything more."""
+    fake = FakeOutput(autorun=True, pace=0.2)
+    x = ramp_signal(80_000)
+    with SoundDevicePlayer(samplerate=RATE, blocksize=BLOCK, stream_factory=fake) as player:
+        player.load(Audio(x, RATE))
+        player.play()
+        first = fake.stream
+        wait_until(lambda: first.callbacks >= 3)
+        player.pause()
+        wait_until(lambda: first.closed, message=lambda: f"{first.callbacks} callbacks")
+        calls, frames, held = first.callbacks, fake.written.shape[0], player.position
+        time.sleep(0.15)  # ~30 blocks at this pace, were the stream still running
+        assert first.callbacks == calls and fake.written.shape[0] == frames and len(fake.streams) == 1
+        assert player.state is PlayerState.PAUSED and player.position == held
+        at = round(held * RATE)
+        # every frame written came from the buffer, but for at most one silent block the device may ask for
+        # while the stop is under way (the fade-out block asks for the stop)
+        assert 0 <= frames - at <= BLOCK
+        assert not fake.written[at:].any()
+        player.resume()
+        second = fake.stream
+        wait_until(lambda: second.callbacks >= 2)
+        player.pause()
+        wait_until(lambda: second.closed)
+        resumed = second.written
+        np.testing.assert_allclose(resumed[:BLOCK], stereo(x[at:at + BLOCK]) * fade(BLOCK, 0.0, 1.0),
+                                   rtol=0, atol=1e-7)
+        assert np.array_equal(resumed[BLOCK:2 * BLOCK], stereo(x[at + BLOCK:at + 2 * BLOCK]))
 
 
 def test_seek_absolute_and_relative_lands_on_the_exact_frame(player, fake) -> None:
@@ -280,9 +315,9 @@ def test_seek_beyond_the_end_ends_the_track(player, fake) -> None:
     fake.stream.step(1)
     player.pause()
     fake.stream.step(1)
+    wait_until(lambda: fake.stream.closed)  # faded out: the stream is stopped while paused
     player.seek(999)
     assert player.position == player.duration == 2000 / RATE
-    fake.stream.step(2)
     assert player.state is PlayerState.PAUSED  # paused at the end: nothing happens yet
     player.resume()
     fake.stream.step(1)

@@ -12,7 +12,9 @@ Threads and the handoff between them
   lost to a read-modify-write race with the callback advancing the position.
 * Audio -> control: the callback posts small tuples to a `queue.SimpleQueue` (`put` never blocks) and a player
   thread ("musicrec-player") consumes them: end of track (advance the queue, decoding the next item off both
-  the audio and the UI thread), stream finished unexpectedly, or callback failure.
+  the audio and the UI thread), output faded to silence (pause: the stream is stopped, so nothing more is
+  written to the device while paused; resume opens a new one at the held frame), stream finished unexpectedly,
+  or callback failure.
 The callback never blocks, never allocates more than a few small array views, and never calls user code.
 """
 
@@ -121,6 +123,7 @@ class SoundDevicePlayer:
         self._applied_seek = 0
         self._token = 0
         self._ended_posted = False
+        self._quiet_posted = False
         self._xruns = 0
         self._callback_failed = False
         self._events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
@@ -312,7 +315,8 @@ class SoundDevicePlayer:
         self.play()
 
     def pause(self) -> None:
-        """Fade out over one block and hold the position; the stream keeps running (silence)."""
+        """Fade out over one block and hold the position; then the stream is stopped (nothing is written to the
+        device while paused) and resume opens a new one that starts at the held frame."""
         with self._lock:
             if self._shared.state is PlayerState.PLAYING:
                 self._version += 1
@@ -416,8 +420,12 @@ class SoundDevicePlayer:
 
             factory = (self._loader or load_sounddevice)().OutputStream
         serial = self._stream_serial
+
+        def callback(outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+            self._callback(outdata, frames, time_info, status, serial)
+
         return factory(samplerate=self.rate, blocksize=self.blocksize, channels=self.channels,
-                       dtype="float32", device=self._device, callback=self._callback,
+                       dtype="float32", device=self._device, callback=callback,
                        finished_callback=lambda: self._events.put(("finished", serial)))
 
     def _ensure_stream(self) -> None:
@@ -426,6 +434,7 @@ class SoundDevicePlayer:
         self._stream_serial += 1
         self._gain = 0.0  # no stream runs: the control thread may reset the callback's state
         self._callback_failed = False
+        self._quiet_posted = False
         stream = None
         try:
             stream = self._open_stream()
@@ -459,16 +468,16 @@ class SoundDevicePlayer:
             self._publish(playing=False, state=PlayerState.ERROR, reason=reason)
 
     # ------------------------------------------------------------------ audio thread
-    def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+    def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any, serial: int = 0) -> None:
         try:
-            self._render(outdata, frames, status)
+            self._render(outdata, frames, status, serial)
         except Exception as exc:  # escaping, it would kill the stream with a traceback
             outdata.fill(0)
             if not self._callback_failed:
                 self._callback_failed = True
                 self._events.put(("error", f"playback off: audio callback failed: {_one_line(exc)}"))
 
-    def _render(self, outdata: np.ndarray, frames: int, status: Any) -> None:
+    def _render(self, outdata: np.ndarray, frames: int, status: Any, serial: int) -> None:
         shared = self._shared  # one atomic read: a consistent view for the whole block
         if status:
             self._xruns += 1
@@ -482,7 +491,12 @@ class SoundDevicePlayer:
         buf = shared.buffer
         g0 = self._gain
         g1 = shared.volume if shared.playing else 0.0
-        if buf is None or (not shared.playing and g0 == 0.0):  # paused and faded out: hold the position
+        if shared.playing:
+            self._quiet_posted = False
+        elif not self._quiet_posted:  # this block fades out (or is silent): ask for the stream to be stopped
+            self._quiet_posted = True
+            self._events.put(("quiet", serial))
+        if buf is None or (not shared.playing and g0 == 0.0):  # faded out, the stop under way: hold the position
             outdata.fill(0)
             self._gain = g1
             return
@@ -519,6 +533,10 @@ class SoundDevicePlayer:
                 return
             if kind == "ended":
                 self._advance(event[1])
+            elif kind == "quiet":
+                with self._lock:  # paused (or loaded while playing) and faded out: release the device
+                    if self._stream is not None and event[1] == self._stream_serial and not self._shared.playing:
+                        self._close_stream()
             elif kind == "finished":
                 with self._lock:
                     unexpected = self._stream is not None and event[1] == self._stream_serial
