@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Generic, Protocol, TypeAlias, TypeVar
 from ..core.errors import StoreUnavailable
 
 if TYPE_CHECKING:  # the use-cases' modules load on first use, in a worker: the TUI's first frame waits for none
-    from ..core.models import Job, Track
+    from ..core.models import FeatureVector, Job, Track
     from ..ingest.audio import Previews, TrackAudio
     from ..ingest.events import IngestEvent, IngestSummary
     from ..playback.base import Player
@@ -193,6 +193,18 @@ class Session:
         from .jobs import control_jobs
 
         return control_jobs(self.library, action)
+
+    def current_vector(self, track: Track) -> FeatureVector | None:
+        """`track`'s stored vector when it is of the current version of the extractor that ingest and recommend
+        use (re-analysing would change nothing); None when the track has none, or an older one."""
+        from ..core import features
+
+        stored = self.library.find_track(*track.key) if track.id is None else track
+        if stored is None or stored.id is None:
+            return None
+        extractor = features.get(self.services.recommender.extractor)
+        vector = self.library.get_vector(int(stored.id), extractor.name)
+        return vector if vector is not None and vector.version == extractor.version else None
 
     def delete_track(self, track: Track) -> bool:
         return self.library.delete_track(int(track.id or 0))

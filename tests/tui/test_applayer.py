@@ -158,3 +158,40 @@ async def test_a_preview_too_short_to_analyse_still_plays(build_app: AppFactory,
         await ingest_until_idle(app, pilot)
         job = app.session.library.find_job("itunes", "901")
         assert job is not None and job.state is JobState.FAILED and "too short" in (job.last_error or "")
+
+
+async def test_reanalyse_refuses_a_current_vector_before_queueing_anything(build_app: AppFactory,
+                                                                           fake_itunes: FakeItunes,
+                                                                           tmp_path: Path) -> None:
+    from musicrec_tui.core import features
+    from musicrec_tui.core.models import FeatureVector
+    from tests.tui.test_snapshots import seed
+
+    url = f"sqlite://{tmp_path / 'r.sqlite3'}"
+    seed(url, tmp_path / "cache", fake_itunes.url)
+    with open_library(url) as lib:
+        jobs_before = [(j.id, j.state) for j in lib.list_jobs()]
+    app = build_app(db_url=url)
+    requested: list[list[Track]] = []
+    app.start_ingest = requested.append  # type: ignore[method-assign]  # what would be queued, nothing runs
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("2")
+        await settle(app, pilot)
+        track = app.library_pane.table.current
+        assert track is not None and track.id is not None
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert requested == []  # refused before anything was queued
+        last = list(app._notifications)[-1]
+        assert "already analysed by the current extractor" in last.message and "nothing was queued" in last.message
+        with open_library(url) as lib:
+            assert [(j.id, j.state) for j in lib.list_jobs()] == jobs_before
+            ex = features.get(None)  # an older version of the extractor's vector: now r queues the track
+            old = lib.get_vector(track.id, ex.name)
+            assert old is not None
+            lib.put_vectors([(track.id, FeatureVector(ex.name, ex.version - 1, old.values))])
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert [[t.id for t in tracks] for tracks in requested] == [[track.id]]
+        assert "queued for analysis" in list(app._notifications)[-1].message

@@ -174,12 +174,30 @@ class LibraryPane(Vertical):
         self.post_message(LibraryChanged())
 
     def action_reanalyse(self) -> None:
+        """r: queue the track for analysis, unless its vector is current (checked first, in a worker): then
+        nothing is queued and the notification says why."""
         track = self.table.current
         if track is None:
             return
         if not track.ingestible:
             self.app.notify("No audio to re-analyse for this track.", severity="warning")
             return
+        self.run_worker(partial(self._reanalyse, track), thread=True, group="library-reanalyse",
+                        exit_on_error=False)
+
+    def _reanalyse(self, track: Track) -> None:
+        title = ellipsize(track.title, 60)
+        try:
+            vector = self.session.current_vector(track)
+        except MusicrecError as exc:
+            self.app.call_from_thread(self.app.notify, exc.one_line(), title="Re-analyse", severity="error")
+            return
+        if vector is not None:
+            self.app.call_from_thread(
+                self.app.notify, f"“{title}” is already analysed by the current extractor ({vector.extractor} "
+                f"v{vector.version}): re-analysing would change nothing, so nothing was queued.",
+                title="Re-analyse", severity="warning")
+            return
         self.post_message(IngestRequested([track]))
-        self.app.notify(f"“{ellipsize(track.title, 60)}” queued for analysis (skipped when its vector is current) "
-                        "— see 4 Ingest.", title="Library", markup=False)
+        self.app.call_from_thread(self.app.notify, f"“{title}” queued for analysis — see 4 Ingest.",
+                                  title="Re-analyse")
