@@ -106,7 +106,7 @@ def make_services(settings: Settings, *, catalogue: Catalogue | None = None, pla
     """The app's Services. Clients, cache and player are built lazily (in the app's first worker): importing
     requests and probing PortAudio then costs nothing before the first frame. Tests pass their own catalogue
     (the fake server) and player (a stepped fake output), and fewer analysis workers."""
-    from .recommend import Recommender
+    from .recommender import Recommender  # not .recommend: that loads numpy and the index
     from .services import Lazy, Services
 
     def build_catalogue() -> Catalogue:

@@ -19,11 +19,12 @@ from ..core.errors import NotFound
 from ..core.index import SimilarityIndex
 from ..core.models import SOURCE_ITUNES, Neighbour, Track
 from ..core.recommend import Explainer, recommend, recommend_all, recommendation_json
-from ..store.matrix_cache import PersistedIndex, index_dir
+from ..store.matrix_cache import PersistedIndex
 from ..store.protocol import Library
-from ..store.url import DbUrl
+from .recommender import Recommender
 
 Groups = tuple[tuple[str, float], ...]
+__all__ = ["Groups", "LibraryIndex", "Recommendation", "Recommender", "resolve_track"]
 
 
 def resolve_track(library: Library, ref: str | int) -> Track:
@@ -172,31 +173,6 @@ class LibraryIndex:
         """Why `track_id` is like the seeds: the same explanation a recommendation carries ((group, share) pairs,
         largest first), whether or not it made the top k; () when no index holds it."""
         return Explainer(self.index(), self._explainer_index(), list(seeds)).groups(int(track_id))
-
-
-class Recommender:
-    """One LibraryIndex per open library, built on first use (the TUI asks from several workers)."""
-
-    def __init__(self, extractor: str | None, hubness: str = "mp", explainer: str | None = None,
-                 cache_dir: Path | None = None, approximate_above: int = 0) -> None:
-        self.extractor = extractor
-        self.hubness = hubness
-        self.explainer = explainer
-        self.cache_dir = cache_dir  # with it, each library's index starts from its persisted copy
-        self.approximate_above = approximate_above
-        self._indexes: dict[int, LibraryIndex] = {}
-        self._lock = threading.Lock()
-
-    def for_library(self, library: Library) -> LibraryIndex:
-        with self._lock:
-            index = self._indexes.get(id(library))
-            if index is None or index.library is not library:
-                url = getattr(library, "url", None)
-                folder = index_dir(url, self.cache_dir) if self.cache_dir and isinstance(url, DbUrl) else None
-                index = self._indexes[id(library)] = LibraryIndex(
-                    library, self.extractor, self.hubness, self.explainer, index_dir=folder,
-                    approximate_above=self.approximate_above, refit_on_change=False)
-            return index
 
 
 class _LazyTracks(Mapping[int, Track]):
