@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
-from .base import SqlLibrary
-from .protocol import Library
+from typing import TYPE_CHECKING, Any
+
 from .url import DbUrl, parse_db_url
 
+if TYPE_CHECKING:
+    from .base import SqlLibrary
+    from .protocol import Library
+
 __all__ = ["DbUrl", "Library", "SqlLibrary", "open_library", "parse_db_url"]
+
+
+def __getattr__(name: str) -> Any:
+    """SqlLibrary and Library on first use: importing store.url (the settings mask a URL with it) must not load
+    the SQL base and json before the TUI's first frame."""
+    if name == "SqlLibrary":
+        from .base import SqlLibrary
+
+        return SqlLibrary
+    if name == "Library":
+        from .protocol import Library
+
+        return Library
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_library(url: str | DbUrl) -> SqlLibrary:

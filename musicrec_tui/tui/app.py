@@ -25,13 +25,10 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Header, Input
 
-from ..app.jobs import JobAction
 from ..app.services import Pipeline, Services, Session
 from ..config import Settings, save_ui_state
 from ..core.errors import MusicrecError
 from ..core.models import Job, JobState, Track
-from ..ingest.events import EventKind, IngestEvent
-from ..store.protocol import Library
 from ..textfmt import clean
 from .commands import ActionsProvider, Command, help_sections
 from .messages import (
@@ -53,7 +50,9 @@ from .widgets.pane_tabs import PaneTabs
 from .widgets.player_bar import PlayerBar
 
 if TYPE_CHECKING:  # numpy and playback load in workers, panes when mounted: the first frame waits for none
-
+    from ..app.jobs import JobAction
+    from ..ingest.events import IngestEvent
+    from ..store.protocol import Library
     from .panes.analysis import AnalysisPane
     from .panes.discover import DiscoverPane
     from .panes.ingest import IngestPane
@@ -64,7 +63,7 @@ if TYPE_CHECKING:  # numpy and playback load in workers, panes when mounted: the
 PANES = ("search", "library", "similar", "ingest", "analysis", "discover")
 PANE_TITLES = {"search": "1 Search", "library": "2 Library", "similar": "3 Similar", "ingest": "4 Ingest",
                "analysis": "5 Analysis", "discover": "6 Discover"}
-BUILD_DELAY = 0.15  # s after mount: the first frame and the footer's keys are drawn, then the other panes built
+BUILD_DELAY = 0.15  # s after the first paint: the first frame and the footer's keys drawn, then the other panes built
 # app actions whose keys are printable: typed into a focused text field instead (hidden from the footer then)
 TYPED_ACTIONS = frozenset({"show_pane", "find", "play_pause", "stop", "seek", "volume", "next", "previous", "help",
                            "quit_app", "discover"})
@@ -222,7 +221,9 @@ class MusicrecApp(App[int]):
             self.theme = self.settings.ui_theme
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.sub_title = clean(self.settings.masked_db_url)
-        self.set_timer(BUILD_DELAY, self._mount_other_panes)
+        # counted from the first paint, not from mount: on a loaded machine the first frame can take longer than
+        # BUILD_DELAY, and the other panes must not be built before it
+        self.call_after_refresh(self.set_timer, BUILD_DELAY, self._mount_other_panes)
 
     # ---- the library ---------------------------------------------------------------------------------
     def _open_library(self) -> None:
@@ -529,6 +530,8 @@ class MusicrecApp(App[int]):
     def _ingest_progress(self, message: IngestProgress) -> None:
         if not self._alive():
             return
+        from ..ingest.events import EventKind  # loaded by now: the pipeline sent the event
+
         update = message.update
         self.ingest_pane.apply(update)
         if update.kind is EventKind.ALREADY and update.track is not None:
@@ -560,6 +563,8 @@ class MusicrecApp(App[int]):
         self.run_worker(self._jobs_worker, thread=True, group="jobs", exclusive=True, exit_on_error=False)
 
     def _jobs_worker(self, action: JobAction | None = None) -> None:
+        from ..app.jobs import JobAction
+
         try:
             if action is None:
                 jobs = self.session.jobs()
@@ -584,6 +589,8 @@ class MusicrecApp(App[int]):
         if not self.session.is_open:
             self.notify("The library is not open yet.", severity="warning")
             return
+        from ..app.jobs import JobAction
+
         if action is JobAction.RETRY:
             self._cancel.clear()
         elif action is JobAction.CANCEL:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from ..app.jobs import JobAction
-from ..core.models import JobState, Track
-from ..ingest.events import EventKind, IngestEvent
+if TYPE_CHECKING:  # annotations only: the first frame imports neither the job use-cases nor the ingest events
+    from ..app.jobs import JobAction
+    from ..core.models import JobState, Track
+    from ..ingest.events import EventKind, IngestEvent
 
 
 @dataclass(frozen=True, slots=True)
