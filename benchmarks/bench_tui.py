@@ -98,10 +98,20 @@ Minimal().run()
 FOOTER_MARK = b"palette"  # the Footer's "^p palette": drawn in the first full frame of both apps
 
 
+def cpu_ms(pid: int) -> float:
+    """CPU time (user + system, all threads) the process `pid` has used so far, in ms (Linux /proc; 10 ms ticks)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def pty_run(argv: list[str], marks: list[bytes], env: dict[str, str], size: tuple[int, int] = (120, 40),
-            limit: float = 60.0) -> list[float]:
+            limit: float = 60.0, cpu: list[float] | None = None) -> list[float]:
     """Start `argv` on a pseudo-terminal of `size` (a real terminal to Textual) and return the ms from the
-    process start until each of `marks` has appeared in what it wrote; then kill it."""
+    process start until each of `marks` has appeared in what it wrote; then kill it. With `cpu`, the child's
+    CPU ms at each mark are appended to it (less sensitive than wall time to other processes' load)."""
     import fcntl
     import pty
     import select
@@ -128,6 +138,8 @@ def pty_run(argv: list[str], marks: list[bytes], env: dict[str, str], size: tupl
             out += chunk
             while len(seen) < len(marks) and marks[len(seen)] in out:
                 seen.append((time.perf_counter() - t0) * 1000)
+                if cpu is not None:
+                    cpu.append(cpu_ms(pid))
     finally:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
@@ -148,7 +160,12 @@ def process_first_frames(empty: str, big: str, tmp: Path, repeat: int) -> None:
         out = {**os.environ, "HOME": str(home), "TERM": "xterm-256color", "COLORTERM": "truecolor",
                "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data"),
                "XDG_CACHE_HOME": str(home / "cache")}
-        return {k: v for k, v in out.items() if not k.startswith(("MUSICREC_", "TEXTUAL"))}
+        # Bytecode is cached (in a folder of the run, for all three apps alike), as after a pip install: with
+        # PYTHONDONTWRITEBYTECODE set (as on the shared machine) our modules were compiled from source on every
+        # start while Textual's came precompiled from site-packages, which cost musicrec ~0.1 s more per start.
+        out["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+        return {k: v for k, v in out.items()
+                if not k.startswith(("MUSICREC_", "TEXTUAL")) and k != "PYTHONDONTWRITEBYTECODE"}
 
     minimal = tmp / "minimal_app.py"
     minimal.write_text(MINIMAL)
@@ -165,12 +182,22 @@ def process_first_frames(empty: str, big: str, tmp: Path, repeat: int) -> None:
     for name, (argv, marks) in runs.items():  # warm the OS file cache and bytecode; create the empty library
         pty_run(argv, marks, envs[name])
     rows: list[tuple[float, float, float, float, float]] = []
+    cpus: list[tuple[float, float, float]] = []
+    load_before = os.getloadavg()
     for _ in range(repeat):
-        base = pty_run(*runs["minimal"], envs["minimal"])[0]
-        e_frame, e_ready = pty_run(*runs["empty"], envs["empty"])
-        f_frame, f_rows = pty_run(*runs["big"], envs["big"])
+        c_min: list[float] = []
+        c_empty: list[float] = []
+        c_big: list[float] = []
+        base = pty_run(*runs["minimal"], envs["minimal"], cpu=c_min)[0]
+        e_frame, e_ready = pty_run(*runs["empty"], envs["empty"], cpu=c_empty)
+        f_frame, f_rows = pty_run(*runs["big"], envs["big"], cpu=c_big)
         rows.append((base, e_frame, e_ready, f_frame, f_rows))
+        cpus.append((c_min[0], c_empty[0], c_big[0]))
+    load_after = os.getloadavg()
     col = list(zip(*rows, strict=True))
+    ccol = list(zip(*cpus, strict=True))
+    print(f"machine: {os.cpu_count()} cores, load average (1/5/15 min) {'/'.join(f'{x:.1f}' for x in load_before)}"
+          f" before, {'/'.join(f'{x:.1f}' for x in load_after)} after; bytecode cached (PYTHONPYCACHEPREFIX)")
     print(f"process start -> first full frame in a 120x40 terminal (median of {repeat}, run in turn):")
     print(f"  minimal Textual app (Header, Static, Footer): {median(list(col[0])):7.1f} ms")
     print(f"  musicrec, empty library:   {median(list(col[1])):7.1f} ms   ratio "
@@ -178,6 +205,10 @@ def process_first_frames(empty: str, big: str, tmp: Path, repeat: int) -> None:
     print(f"  musicrec, {BIG_LABEL[0]} tracks: {median(list(col[3])):7.1f} ms   ratio "
           f"{median([r[3] / r[0] for r in rows]):.2f}x minimal   (first rows drawn {median(list(col[4])):7.1f} ms, "
           f"{median([r[4] / r[0] for r in rows]):.2f}x)")
+    print(f"  CPU time of the process at its first frame (all threads, 10 ms ticks): minimal "
+          f"{median(list(ccol[0])):5.0f} ms, empty {median(list(ccol[1])):5.0f} ms (ratio "
+          f"{median([c[1] / c[0] for c in cpus]):.2f}x), {BIG_LABEL[0]} tracks {median(list(ccol[2])):5.0f} ms "
+          f"(ratio {median([c[2] / c[0] for c in cpus]):.2f}x)")
 
 
 BIG_LABEL = ["100,000"]
