@@ -64,7 +64,10 @@ def all_commands(app: MusicrecApp) -> list[Command]:
         return [b for b in cls.BINDINGS if isinstance(b, Binding) and b.id is not None and b.id not in skip]
 
     out: list[Command] = [Command("Everywhere", None, b) for b in bindings(type(app))]
-    out += [Command("In lists", None, b) for b in bindings(KeyTable)]
+    lists = bindings(KeyTable)
+    seen = {b.id for b in lists if b.id}
+    lists += [b for b in bindings(TrackTable, skip=seen) if b.id != "library.select"]  # page up/down too
+    out += [Command("In lists", None, b) for b in lists]
     out += [Command("In a text field", None, b) for b in bindings(FieldInput)]
     out += [Command("1 Search", "search", b) for b in bindings(SearchPane)]
     library_rows = [b for b in TrackTable.BINDINGS if isinstance(b, Binding) and b.id == "library.select"]
@@ -76,11 +79,17 @@ def all_commands(app: MusicrecApp) -> list[Command]:
     return out
 
 
+def describe(binding: Binding) -> str:
+    """What a key does, in full: the footer shows the short description (80 columns hold every shown key), the
+    help and the command palette the tooltip when there is one."""
+    return binding.tooltip or binding.description
+
+
 def help_sections(app: MusicrecApp) -> list[tuple[str, list[tuple[str, str, str]]]]:
     keymap = dict(app.settings.keymap)
     sections: dict[str, list[tuple[str, str, str]]] = {}
     for cmd in all_commands(app):
-        sections.setdefault(cmd.section, []).append((keys_for(cmd.binding, keymap), cmd.binding.description,
+        sections.setdefault(cmd.section, []).append((keys_for(cmd.binding, keymap), describe(cmd.binding),
                                                      cmd.id))
     sections["1 Search"].insert(0, ("enter", "Search (in the input) / ingest the highlighted result", "—"))
     sections["3 Similar"].insert(0, ("enter", "Go to the highlighted song (its own neighbours)", "—"))
@@ -100,7 +109,7 @@ class ActionsProvider(Provider):
                 continue
             where = "" if cmd.pane is None else f"{cmd.section}: "
             keys = escape(clean(keys_for(cmd.binding, keymap)))  # keys come from config.toml: never markup
-            out.append((f"{where}{cmd.binding.description}", f"key: {keys}", cmd))
+            out.append((f"{where}{describe(cmd.binding)}", f"key: {keys}", cmd))
         return out
 
     async def _run(self, cmd: Command) -> None:

@@ -70,12 +70,15 @@ class DiscoverPane(Vertical):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("l", "listen", "Listen", id="discover.listen"),
-        Binding("a", "add", "Add to library", id="discover.add"),
+        Binding("a", "add", "Add", tooltip="Add to the library", id="discover.add"),
         Binding("escape", "cancel", "Cancel", id="discover.cancel"),
         Binding("r", "again", "Again", id="discover.again"),
-        Binding("e", "toggle_exclude", "Excl. artist", id="discover.exclude_artist"),
-        Binding("right_square_bracket", "budget(1)", "Budget+", id="discover.budget_up"),
-        Binding("left_square_bracket", "budget(-1)", "Budget-", id="discover.budget_down"),
+        Binding("e", "toggle_exclude", "Excl. artist", show=False, tooltip="Exclude the seeds' artists",
+                id="discover.exclude_artist"),
+        Binding("right_square_bracket", "budget(1)", "Budget+", show=False, tooltip="More previews to analyse",
+                id="discover.budget_up"),
+        Binding("left_square_bracket", "budget(-1)", "Budget-", show=False, tooltip="Fewer previews to analyse",
+                id="discover.budget_down"),
     ]
 
     def __init__(self, session: Session, settings: Settings, **kwargs: Any) -> None:

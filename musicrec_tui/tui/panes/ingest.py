@@ -47,9 +47,9 @@ class IngestPane(Vertical):
     """This run's figures and bar, the history's counts, then the job table."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "retry", "Retry failed", id="ingest.retry"),
-        Binding("c", "cancel", "Cancel", id="ingest.cancel"),
-        Binding("C", "clear", "Clear done", id="ingest.clear"),
+        Binding("r", "retry", "Retry", tooltip="Retry the failed jobs", id="ingest.retry"),
+        Binding("c", "cancel", "Cancel", tooltip="Cancel the queued jobs", id="ingest.cancel"),
+        Binding("C", "clear", "Clear", tooltip="Clear the finished jobs", id="ingest.clear"),
     ]
 
     def __init__(self, **kwargs: Any) -> None:

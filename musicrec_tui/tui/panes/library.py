@@ -33,7 +33,7 @@ class LibraryPane(Vertical):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("l", "listen", "Listen", id="library.listen"),
-        Binding("o", "cycle_sort", "Sort", id="library.sort"),
+        Binding("o", "cycle_sort", "Sort", show=False, tooltip="Sort by the next column", id="library.sort"),
         Binding("O", "reverse_sort", "Reverse", show=False, id="library.reverse"),
         Binding("d,delete", "delete", "Delete", id="library.delete"),
         Binding("r", "reanalyse", "Re-analyse", id="library.reanalyse"),

@@ -58,7 +58,7 @@ class SearchPane(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "ingest_all", "Ingest all", id="search.ingest_all"),
         Binding("l", "listen", "Listen", id="search.listen"),
-        Binding("escape", "cancel_search", "Cancel search", id="search.cancel"),
+        Binding("escape", "cancel_search", "Cancel", tooltip="Cancel the search", id="search.cancel"),
     ]
 
     def __init__(self, session: Session, **kwargs: Any) -> None:

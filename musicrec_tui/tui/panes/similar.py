@@ -61,14 +61,17 @@ class SimilarPane(Vertical):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("l", "listen", "Listen", id="similar.listen"),
-        Binding("P", "play_all", "Play list", id="similar.play_all"),
-        Binding("m", "mark", "Mark", id="similar.mark"),
+        Binding("P", "play_all", "Play all", tooltip="Play the whole list", id="similar.play_all"),
+        Binding("m", "mark", "Mark", show=False, tooltip="Mark a seed for a radio", id="similar.mark"),
         Binding("R", "radio", "Radio", id="similar.radio"),
-        Binding("e", "toggle_exclude", "Excl. artist", id="similar.exclude_artist"),
-        Binding("right_square_bracket", "k(1)", "k+", id="similar.k_up"),
-        Binding("left_square_bracket", "k(-1)", "k-", id="similar.k_down"),
+        Binding("e", "toggle_exclude", "Excl. artist", show=False, tooltip="Exclude the seeds' artists",
+                id="similar.exclude_artist"),
+        Binding("right_square_bracket", "k(1)", "k+", show=False, tooltip="One more similar song (k)",
+                id="similar.k_up"),
+        Binding("left_square_bracket", "k(-1)", "k-", show=False, tooltip="One fewer similar song (k)",
+                id="similar.k_down"),
         Binding("x", "export", "Export", id="similar.export"),
-        Binding("backspace", "back", "Back", id="similar.back"),
+        Binding("backspace", "back", "Back", show=False, tooltip="Back to the previous list", id="similar.back"),
     ]
 
     def __init__(self, session: Session, k: int = 10, exclude_artist: bool = False, **kwargs: Any) -> None:

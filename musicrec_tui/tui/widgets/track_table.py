@@ -73,7 +73,7 @@ class TrackTable(ScrollView, can_focus=True):
         Binding("pageup", "page(-1)", "Page up", show=False, id="list.page_up"),
         Binding("home,g", "jump(0)", "Top", show=False, id="list.top"),
         Binding("end,G", "jump(-1)", "Bottom", show=False, id="list.bottom"),
-        Binding("enter", "select", "Similar", id="library.select"),
+        Binding("enter", "select", "Similar", show=False, tooltip="Similar songs", id="library.select"),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "track-table--header", "track-table--cursor", "track-table--odd", "track-table--loading",
