@@ -3,7 +3,9 @@
     .venv/bin/python benchmarks/screens.py [--sizes 80x24,120x40] [--out benchmarks/screens]
 
 Runs the real app headless over the snapshot tests' deterministic library (40 tracks, jobs in every state) and
-the local fake iTunes server, visits each pane, and writes `<pane>-<W>x<H>.txt` per size.
+the local fake iTunes server, visits each pane, and writes `<pane>-<W>x<H>.txt` per size. The Discover pane (6)
+needs a track analysed for real and a catalogue of previews to analyse: a library of one track ingested from the
+Discover tests' fake catalogue (tests/test_discover.py), D pressed on it, the screen taken once it is done.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ sys.path.insert(0, str(ROOT))
 from musicrec_tui.store import open_library  # noqa: E402
 from musicrec_tui.tui.app import MusicrecApp  # noqa: E402
 from tests.fake_itunes import FakeClock, FakeItunes, Previews  # noqa: E402
+from tests.test_discover import catalogue  # noqa: E402
 from tests.tui.conftest import settle  # noqa: E402
 from tests.tui.support import make_services, make_settings, screen_text, stepped_player  # noqa: E402
+from tests.tui.test_discover_pane import seed_library  # noqa: E402
 from tests.tui.test_snapshots import ARTISTS, SHOWN_URL, seed  # noqa: E402
 
 # (file name, keys pressed from the start, seeded library?)
@@ -58,6 +62,37 @@ async def capture(tmp: Path, keys: Sequence[str], seeded: bool, size: tuple[int,
     return text
 
 
+async def capture_discover(tmp: Path, sizes: Sequence[tuple[int, int]], fake: FakeItunes) -> dict[tuple[int, int], str]:
+    """The Discover pane around one analysed library track, with its results, at each size (one discovery)."""
+    real = seed_library(tmp, fake)
+    settings = make_settings(tmp, SHOWN_URL, itunes_base_url=fake.url, itunes_rate_per_minute=6000.0,
+                             analysis_workers=1)
+    services = replace(make_services(settings, fake.url, stepped_player()[0]),
+                       open_library=lambda: open_library(real))
+    app = MusicrecApp(settings, services)
+    out = {}
+    async with app.run_test(size=sizes[0]) as pilot:
+        await settle(app, pilot)
+        for key in ("2", "D"):
+            await pilot.press(key)
+            await settle(app, pilot)
+        pane = app.discover_pane
+        for _ in range(600):  # until the discovery has ranked its candidates
+            if not pane.running:
+                break
+            await settle(app, pilot, 1)
+            await pilot.pause(0.1)
+        if pane.running or not pane.items:
+            raise RuntimeError("the discovery did not finish with results")
+        for size in sizes:
+            await pilot.resize_terminal(*size)
+            await pilot.pause(0.3)
+            await settle(app, pilot)
+            out[size] = screen_text(app)
+    services.player.get().close()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="80x24,120x40")
@@ -75,6 +110,13 @@ def main() -> None:
                 path = args.out / f"{name}-{w}x{h}.txt"
                 path.write_text(text + "\n", encoding="utf-8")
                 print(path)
+    with FakeItunes(Previews(), clock=FakeClock()) as fake, tempfile.TemporaryDirectory() as tmpdir:
+        catalogue(fake)
+        screens = asyncio.run(capture_discover(Path(tmpdir), sizes, fake))
+        for (w, h), text in screens.items():
+            path = args.out / f"discover-{w}x{h}.txt"
+            path.write_text(text + "\n", encoding="utf-8")
+            print(path)
 
 
 if __name__ == "__main__":
