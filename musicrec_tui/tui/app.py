@@ -126,11 +126,10 @@ class MusicrecApp(App[int]):
         # and Textual's TabbedContent alone cost ~80 ms of CPU before it (PaneTabs is one line).
         yield Header()
         yield PaneTabs(PANE_TITLES, self.active_pane, id="pane-tabs")
-        with ContentSwitcher(initial=self.active_pane, id="panes"):
-            for name in PANES:
-                with Vertical(id=name, classes="pane-slot"):
-                    if name == self.active_pane:
-                        yield self._make_pane(name)
+        # the slots of the panes not on show are mounted with them
+        with ContentSwitcher(initial=self.active_pane, id="panes"), Vertical(id=self.active_pane,
+                                                                               classes="pane-slot"):
+            yield self._make_pane(self.active_pane)
         yield PlayerBar(id="player-bar")
         yield Footer(compact=True)  # 80 columns hold more keys
 
@@ -167,12 +166,14 @@ class MusicrecApp(App[int]):
         async with self._building:
             if self.panes_ready.is_set():
                 return
+            switcher = self.main_screen.query_one("#panes", ContentSwitcher)
             for name in PANES:
-                tab = self.main_screen.query_one(f"#panes > #{name}", Vertical)
-                if not tab.is_attached or not self.is_running:
+                if not switcher.is_attached or not self.is_running:
                     return  # the app is closing already
-                if not tab.children:
-                    await tab.mount(self._make_pane(name))
+                if all(slot.id != name for slot in switcher.children):
+                    slot = Vertical(self._make_pane(name), id=name, classes="pane-slot")
+                    slot.display = False  # the switcher shows it when it becomes current
+                    await switcher.mount(slot)
             self.panes_ready.set()
         self._open_library()
 

@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.events import Resize
+from textual.lazy import Lazy
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
@@ -76,11 +77,11 @@ class SearchPane(Vertical):
         yield FieldInput(placeholder="Search the iTunes catalogue: artist, song or album, then Enter",
                     id="search-input")
         yield Static(WELCOME, id="welcome")
-        yield KeyTable(id="search-results")
+        table = KeyTable(id="search-results")
+        table.display = False  # shown with the first results
+        # mounted just after the first frame (which it is not part of): its styling and layout are not waited for
+        yield Lazy(table)
         yield Static("", id="search-status", classes="status")
-
-    def on_mount(self) -> None:
-        self.query_one("#search-results").display = False
 
     def show_welcome(self, show: bool) -> None:
         self.query_one("#welcome").display = show and not self.results
@@ -200,8 +201,13 @@ class SearchPane(Vertical):
     def on_resize(self, event: Resize) -> None:
         self.call_after_refresh(self._refit)  # once the table has its new size
 
+    def _results_table(self) -> KeyTable | None:
+        """The results table; None for the instant before its lazy mount (just after the first frame)."""
+        return next(self.query("#search-results").results(KeyTable), None)
+
     def _refit(self) -> None:
-        if self.query_one("#search-results", KeyTable).size.width != self._laid_out_for:
+        table = self._results_table()
+        if table is not None and table.size.width != self._laid_out_for:
             self._fill()
 
     def _fill(self) -> None:
@@ -230,8 +236,8 @@ class SearchPane(Vertical):
         self._fill()
 
     def current(self) -> Track | None:
-        table = self.query_one("#search-results", KeyTable)
-        if not self.results or not table.display:
+        table = self._results_table()
+        if not self.results or table is None or not table.display:
             return None
         return self.results[min(table.cursor_row, len(self.results) - 1)]
 
@@ -275,8 +281,8 @@ class SearchPane(Vertical):
         self.action_focus_results()
 
     def action_focus_results(self) -> None:
-        table = self.query_one("#search-results", KeyTable)
-        if table.display:
+        table = self._results_table()
+        if table is not None and table.display:
             table.focus()
         else:
             self.app.set_focus(None)  # out of the input, so 1-5, space and ? work again
