@@ -45,7 +45,6 @@ from .messages import (
     ShowSimilar,
     TrackFocused,
 )
-from .screens import HelpScreen, UnavailableScreen
 from .widgets.pane_tabs import PaneTabs
 from .widgets.player_bar import PlayerBar
 
@@ -248,6 +247,8 @@ class MusicrecApp(App[int]):
             self.call_from_thread(self.player_bar.attach, player)
 
     def _library_failed(self, message: str) -> None:
+        from .screens import UnavailableScreen  # screens (rich tables, buttons) load when first shown
+
         self.push_screen(UnavailableScreen(self.settings.masked_db_url, message), lambda _: self._open_library())
 
     def _library_ready(self, lib: Library, total: int, jobs: list[Job]) -> None:
@@ -370,6 +371,8 @@ class MusicrecApp(App[int]):
         self.discover_pane.start(seeds)
 
     def action_help(self) -> None:
+        from .screens import HelpScreen
+
         self.push_screen(HelpScreen(help_sections(self)))
 
     async def run_command(self, cmd: Command) -> None:

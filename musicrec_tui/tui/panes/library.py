@@ -18,7 +18,6 @@ from ...core.models import Track
 from ...store.protocol import Library
 from ...textfmt import clean, ellipsize
 from ..messages import IngestRequested, LibraryChanged, PlayRequested, ShowSimilar, TrackFocused
-from ..screens import ConfirmScreen
 from ..text import markup
 from ..widgets.field import FieldInput
 from ..widgets.track_table import COLUMNS, TrackTable
@@ -158,6 +157,8 @@ class LibraryPane(Vertical):
             if yes:
                 self.run_worker(partial(self._delete, track), thread=True, group="library-write",
                                 exit_on_error=False)
+
+        from ..screens import ConfirmScreen  # loaded when first asked, not before the first frame
 
         self.app.push_screen(ConfirmScreen(question, "Delete"), answered)
 
