@@ -72,6 +72,8 @@ async def prepare(app: MusicrecApp, pilot: Any, cmd: Command, filled: bool,
             app.set_focus(None)
     if cmd.id in ("list.up", "list.top", "list.page_up") and app.focused is not None:
         await pilot.press("j", "j")
+    if cmd.id == "list.page_down" and app.focused is not None:
+        await pilot.press("g")  # from the top (list.bottom, pressed before, left the cursor on the last row)
     await settle(app, pilot, 1)
 
 
