@@ -129,3 +129,19 @@ def test_unwritable_cache_dir_names_the_path(tmp_path: Path) -> None:
     proc = run(["--cache-dir", str(blocker / "cache"), "--data-dir", str(tmp_path / "d"), "ingest", "--path",
                 str(music)], tmp_path)
     assert_one_line_error(proc, str(blocker / "cache"))
+
+
+def test_only_global_options_opens_the_tui_without_the_subcommands() -> None:
+    """`musicrec --db URL` parses with the global options alone (the TUI's first frame waits for no subcommand
+    module); anything else goes to the full parser, with its subcommands, help and errors."""
+    from musicrec_tui.cli import build_parser, only_global_options
+
+    assert only_global_options([])
+    assert only_global_options(["--db", "sqlite:///x.sqlite3", "--itunes-url=http://127.0.0.1:1", "--config",
+                                "c.toml"])
+    for argv in (["search", "x"], ["--help"], ["--version"], ["--db"], ["--bogus"], ["--db", "u", "library"]):
+        assert not only_global_options(argv), argv
+    light = build_parser(commands=False).parse_args(["--db", "sqlite:///x.sqlite3"])
+    full = build_parser().parse_args(["--db", "sqlite:///x.sqlite3"])
+    assert vars(light) == {k: v for k, v in vars(full).items() if k != "command"}
+    assert not hasattr(light, "handler") and not hasattr(full, "handler")  # both: the TUI (run_tui)

@@ -12,16 +12,33 @@ from collections.abc import Callable, Sequence
 from .. import __version__
 from ..config import Settings, load_settings
 from ..core.errors import MusicrecError
-from . import discover, doctor, ingest, library, play, reanalyze, recommend, search, serve
 from .common import EXIT_OK, Command, Parser, Subparsers, silence_stdout
 
-_REGISTRARS: list[Callable[[Subparsers], None]] = [
-    search.register, ingest.register, library.register, recommend.register, discover.register,
-    reanalyze.register, doctor.register, play.register, serve.register,
-]
+# the global options that take a value (`musicrec --db URL` with nothing else opens the TUI)
+GLOBAL_VALUES = ("--db", "--itunes-url", "--config", "--data-dir", "--cache-dir")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _registrars() -> list[Callable[[Subparsers], None]]:
+    from . import discover, doctor, ingest, library, play, reanalyze, recommend, search, serve
+
+    return [search.register, ingest.register, library.register, recommend.register, discover.register,
+            reanalyze.register, doctor.register, play.register, serve.register]
+
+
+def only_global_options(argv: Sequence[str]) -> bool:
+    """True when `argv` is nothing but global options with their values (the TUI is wanted): then the
+    subcommands' modules and parsers are not needed (they cost the TUI's first frame ~15 ms)."""
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg in GLOBAL_VALUES and args:
+            args.pop(0)
+        elif not any(arg.startswith(f"{name}=") for name in GLOBAL_VALUES):
+            return False  # a subcommand, --help, --version or something the full parser must judge
+    return True
+
+
+def build_parser(commands: bool = True) -> argparse.ArgumentParser:
     parser = Parser(prog="musicrec", description="Find songs that sound alike: search iTunes, ingest "
                     "previews, browse the library, play previews and get ranked similar songs.")
     parser.add_argument("--version", action="version", version=f"musicrec {__version__}")
@@ -31,9 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="FILE", help="config file (default: config.toml in the config dir)")
     parser.add_argument("--data-dir", metavar="DIR", help="where the default SQLite library lives")
     parser.add_argument("--cache-dir", metavar="DIR", help="where previews and artwork are cached")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for register in _REGISTRARS:
-        register(sub)
+    if commands:
+        sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+        for register in _registrars():
+            register(sub)
     return parser
 
 
@@ -45,7 +63,8 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str] | None = No
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 some tracks failed, 2 usage/environment error)."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(commands=not only_global_options(argv))
     args = parser.parse_args(argv)
     try:
         settings = settings_from_args(args)
