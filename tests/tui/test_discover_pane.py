@@ -16,7 +16,7 @@ from musicrec_tui.tui.screens import HelpScreen
 from tests.fake_itunes import FakeItunes
 from tests.test_discover import CHORDS, catalogue
 from tests.tui.conftest import AppFactory, ingest_until_idle, settle
-from tests.tui.support import make_settings, stepped_player
+from tests.tui.support import footer_keys, make_settings, stepped_player
 
 HOSTILE = "[@click=app.quit]boom[/] [link=http://x]Song [live][/link]"
 
@@ -76,6 +76,7 @@ async def test_discover_pane_from_a_library_track(build_app: AppFactory, fake_it
         assert app.session.library.job_counts()[JobState.DONE] >= 1
         assert first.external_id in pane.added
 
+        assert footer_keys(app).get("escape") != "Cancel"  # the footer offers no cancel once it is done
         await pilot.press("escape")  # nothing running: harmless
         await pilot.press("right_square_bracket")
         assert pane.budget == 60
@@ -85,7 +86,9 @@ async def test_discover_pane_from_a_library_track(build_app: AppFactory, fake_it
         await settle(app, pilot, 6)
         assert pane.exclude_artist and not pane.running
         assert pane.items and all(d.track.artist != "Chord Band" for d in pane.items)
-        await pilot.press("r", "escape")  # again, cancelled at once: whatever was scored stays listed
+        await pilot.press("r")  # again, cancelled at once: whatever was scored stays listed
+        assert pane.running and footer_keys(app).get("escape") == "Cancel"
+        await pilot.press("escape")
         await settle(app, pilot, 6)
         assert not pane.running and app.is_running
         await pilot.press("question_mark")

@@ -90,11 +90,27 @@ class DiscoverPane(Vertical):
         self.seeds: list[Track] = []
         self.items: list[Discovered] = []
         self.added: set[str] = set()
-        self.running = False
+        self._discovering = False
         self.progress: DiscoverProgress | None = None
         self._run = 0
         self._cancel: threading.Event | None = None
         self._message = ""
+
+    @property
+    def running(self) -> bool:
+        """Whether a discovery is in progress (the footer shows Esc cancel only then)."""
+        return self._discovering
+
+    @running.setter
+    def running(self, value: bool) -> None:
+        if value != self._discovering:
+            self._discovering = value
+            self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel":
+            return self.running  # hidden, and Escape free for the app, when nothing runs
+        return True
 
     def compose(self) -> ComposeResult:
         yield Static(Text.from_markup(
