@@ -847,16 +847,11 @@ class SimilarityIndex:
         keys_out = np.take_along_axis(top_keys, sort, axis=1).astype(np.float64)
         cos_out = np.take_along_axis(np.take_along_axis(cosg, top, axis=1), sort, axis=1)
         scores = -np.expm1(-keys_out) if mp else keys_out
-        for i in np.nonzero(bad)[0]:
-            alone = self._single(a0 + int(i), k)
-            rows_out[i], scores[i], cos_out[i] = -1, np.nan, np.nan
-            for j, h in enumerate(alone):
-                rows_out[i, j], scores[i, j], cos_out[i, j] = h.row, h.score, h.cosine
+        redo = np.nonzero(bad)[0]
+        if redo.size:  # one product for all of them; each then ranked as `search` ranks it
+            alone = self._hit_block(0, self.search_batch(self._x[a0 + redo], k, exclude_rows=a0 + redo), need)
+            rows_out[redo], scores[redo], cos_out[redo] = alone.rows, alone.scores, alone.cosines
         return HitBlock(a0, rows_out, scores, cos_out)
-
-    def _single(self, row: int, k: int) -> list[Hit]:
-        """One row's top-k by the single-query path, its own row left out."""
-        return self.search(self._x[row], k, exclude_rows=[row])
 
     def _hit_block(self, start: int, found: list[list[Hit]], k: int) -> HitBlock:
         b = len(found)
