@@ -342,3 +342,30 @@ def test_all_hits_is_every_single_search(hubness: str) -> None:
         for i in range(b.rows.shape[0]):
             _assert_same_ranking(tiny.search(tiny.rows[b.start + i], 10, exclude_rows=[b.start + i]),
                                  b.hits(i, tiny.ids))
+
+
+def test_contribution_shares_stay_between_0_and_1() -> None:
+    """Shares are of what pulled the two rows together: in [0, 1], summing to 1 even when the cosine is ~0 or
+    negative; a group that pulled them apart has 0; nothing pulled them together: all 0."""
+    index = SimilarityIndex(_matrix(50), GROUPS)
+    t, r, h = slice(0, 20), slice(20, 24), slice(24, 32)
+    a = np.zeros(32, np.float32)
+    b = np.zeros(32, np.float32)
+    a[t], b[t] = 1.0, 1.0  # timbre pulls together: +20
+    a[r], b[r] = 1.0, -5.0  # rhythm pulls apart: -20, so the cosine is 0
+    a[h], b[h] = 1.0, 0.5  # harmony a little: +4, cosine +4 in all
+    a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
+    shares = index.contributions(a, b)
+    assert shares["timbre"] == pytest.approx(20 / 24) and shares["harmony"] == pytest.approx(4 / 24)
+    assert shares["rhythm"] == 0.0
+    b[r] *= 3  # now the cosine is negative; timbre and harmony still pulled together
+    shares = index.contributions(a, b)
+    assert float(a @ b) < 0 and shares["timbre"] == pytest.approx(20 / 24) and sum(shares.values()) == pytest.approx(1)
+    assert index.contributions(a, -a) == {"timbre": 0.0, "rhythm": 0.0, "harmony": 0.0}
+    rng = np.random.default_rng(5)
+    q, x = rng.standard_normal((200, 32)), rng.standard_normal((200, 32))
+    many = index.contribution_matrix(q, x)
+    pulled = (q * x) @ np.eye(3)[[0] * 20 + [1] * 4 + [2] * 8] > 0  # which groups pulled each pair together
+    assert ((many >= 0) & (many <= 1)).all() and np.array_equal(many > 0, pulled)
+    assert np.allclose(many.sum(axis=1), pulled.any(axis=1).astype(float))
+    assert np.allclose(many[7], list(index.contributions(q[7], x[7]).values()))

@@ -879,10 +879,13 @@ class SimilarityIndex:
 
     # ---- explanation ---------------------------------------------------------------------------------
     def contributions(self, query_row: np.ndarray, result_row: np.ndarray) -> dict[str, float]:
-        """Each group's share of the cosine between two normalised rows (shares sum to 1 when it is > 0).
+        """Each group's share of what pulled two normalised rows together, in [0, 1].
 
-        The cosine is a sum over dimensions, so it splits exactly into per-group parts; a group with a negative
-        part pulled the two apart. When the cosine is <= 0 the raw parts are returned instead of shares.
+        The cosine is a sum over dimensions, so it splits exactly into per-group parts. A group's share is its
+        positive part over the sum of the positive parts: the shares sum to 1 whenever any group pulled the two
+        together, whatever the sign of the cosine; a group that pulled them apart (a negative part) has 0, and
+        when none pulled them together (all parts <= 0) every share is 0. (Dividing the parts by the cosine
+        instead gives shares above 1 and below 0 when the cosine is near 0 or negative.)
         """
         parts = self.contribution_matrix(np.asarray(query_row)[None, :], np.asarray(result_row)[None, :])[0]
         return {g: float(p) for g, p in zip(self.group_names, parts, strict=True)}
@@ -895,8 +898,9 @@ class SimilarityIndex:
             onehot[np.arange(self.dim), self._group_of] = 1.0
             self._onehot = onehot
         weights = np.asarray(queries, np.float64) * np.asarray(results)
-        parts: np.ndarray = weights @ self._onehot
-        total = parts.sum(axis=1)
-        positive = total > _TINY
-        parts[positive] /= total[positive, None]
-        return parts
+        pulled: np.ndarray = np.maximum(weights @ self._onehot, 0.0)
+        total = pulled.sum(axis=1)
+        some = total > _TINY
+        pulled[some] /= total[some, None]
+        pulled[~some] = 0.0
+        return pulled

@@ -339,7 +339,8 @@ def recommendation_json(seeds: Sequence[Track], neighbours: Sequence[Neighbour],
 
     `query` is the seed's id/itunes_track_id/artist/title/album, plus "seeds" listing every seed (one entry
     for a single seed). `score` is the ranking score (cosine, or mutual proximity when the index uses it),
-    `cosine` the plain cosine, `groups` each feature group's share of the cosine, largest first.
+    `cosine` the plain cosine, `groups` each feature group's share of what pulled the two together (0 to 1,
+    `SimilarityIndex.contributions`), largest first.
     """
     summaries = [_summary(t) for t in seeds]
     query: dict[str, object] = dict(summaries[0]) if len(summaries) == 1 else {}
