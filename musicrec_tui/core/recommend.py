@@ -109,21 +109,33 @@ def recommend_all(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], k: 
         keep = (block.rows >= 0) & present[cand]
         if exclude_artist:
             keep &= artist_code[cand] != artist_code[seeds][:, None]
-        near: list[list[list[bool]] | None] = []
+        near: list[list[list[bool]] | None] = [None] * b
+        walk = np.zeros(b, dtype=bool)  # seeds whose candidates need the duplicate walk
         if collapse_duplicates and width:
             # a candidate that duplicates the seed (same key, or practically the same row) is never listed
             keep &= (dup_code[cand] != dup_code[seeds][:, None]) & ~(block.cosines >= DUPLICATE_COSINE)
             hit_rows = rows_all[cand]
             close = np.matmul(hit_rows, hit_rows.transpose(0, 2, 1)) >= DUPLICATE_COSINE
             close[:, np.arange(width), np.arange(width)] = False
-            # most seeds have no near-identical pair among their candidates: no cosine checks in their walk
-            near = [c.tolist() if c.any() else None for c in close]
-        keep_l, cand_l, codes_l = keep.tolist(), cand.tolist(), dup_code[cand].tolist()
+            walk = close.any(axis=(1, 2))
+            for w in np.nonzero(walk)[0].tolist():
+                near[w] = close[w].tolist()
+            # two kept candidates under one duplicate key: walk too
+            keyed = np.sort(np.where(keep, dup_code[cand], -1 - np.arange(width)), axis=1)
+            walk |= (keyed[:, 1:] == keyed[:, :-1]).any(axis=1)
+        # every other seed keeps its first k candidates that passed the masks, with no duplicates
+        first = keep & (np.cumsum(keep, axis=1) <= k)
+        picked: list[list[tuple[int, list[int]]]] = [[] for _ in range(b)]  # (position in candidates, duplicates)
+        for i, at in zip(*(x.tolist() for x in np.nonzero(first & ~walk[:, None])), strict=True):
+            picked[i].append((at, []))
+        cand_l = cand.tolist()
+        if walk.any():
+            keep_l, codes_l = keep.tolist(), dup_code[cand].tolist()
+            for i in np.nonzero(walk)[0].tolist():
+                picked[i] = _collapse(keep_l[i], cand_l[i], codes_l[i], near[i], ids, k, collapse_duplicates)
+        for i in np.nonzero(~present[seeds])[0].tolist():
+            picked[i] = []
         full = (block.rows >= 0).sum(axis=1) == want
-        picked: list[list[tuple[int, list[int]]]] = []  # per seed: (position in its candidates, duplicates)
-        for i in range(b):
-            picked.append(_collapse(keep_l[i], cand_l[i], codes_l[i], near[i] if near else None, ids, k,
-                                    collapse_duplicates) if present[seeds[i]] else [])
         positions = [[at for at, _ in p] for p in picked]
         groups = why.block(seeds, block.rows, positions)
         for i in range(b):
@@ -219,7 +231,7 @@ class _BlockExplainer:
         ranked = np.asarray(by_name)[np.argsort(-shares[:, by_name], axis=1, kind="stable")]
         values = np.take_along_axis(shares, ranked, axis=1).tolist()
         for at, order, vals in zip(where.tolist(), ranked.tolist(), values, strict=True):
-            named[at] = tuple((names[g], v) for g, v in zip(order, vals, strict=True))
+            named[at] = tuple(zip([names[g] for g in order], vals, strict=True))
 
 
 def _normalised(row: np.ndarray) -> np.ndarray:
