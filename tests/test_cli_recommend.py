@@ -6,6 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from musicrec_tui.core import features
@@ -91,3 +92,51 @@ def test_reanalyze_uses_cached_previews_only(tmp_path: Path, fake_itunes, librar
     proc = run(tmp_path, db, fake_itunes.url, "recommend", str(ids["B drums:90"]), "--extractor", "stats256",
                "--json", "-k", "1")
     assert json.loads(proc.stdout)["results"][0]["title"] == "B drums:140"
+
+
+def _close(a: object, b: object, tol: float) -> bool:
+    """JSON values equal, numbers to `tol` (a batch of products and one query round a cosine differently)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[key], b[key], tol) for key in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y, tol) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) or isinstance(b, float):
+        return isinstance(a, int | float) and isinstance(b, int | float) and abs(a - b) <= tol
+    return a == b
+
+
+def test_recommend_all_is_recommend_for_every_id(tmp_path: Path, db_url: str) -> None:
+    """`recommend --all --json` prints for each track what `recommend ID --json` prints for it (the same
+    tracks, ranks, duplicates, explanations; scores to rounding), on SQLite and on MySQL: 400 tracks with
+    clustered vectors, re-releases of one recording (collapsed) and an artist's many tracks."""
+    from musicrec_tui.app.recommend import LibraryIndex
+    from musicrec_tui.core.models import FeatureVector, Track
+
+    n = 400
+    rng = np.random.default_rng(11)
+    with open_library(db_url) as lib:
+        lib.upsert_tracks(Track("itunes", str(70_000 + i), f"Song {i % 300}" + (" (Remastered)" if i >= 300 else ""),
+                                f"Artist {i % 300 % 25}", "LP", "Rock", 200_000) for i in range(n))
+        ids = [int(t.id) for t in lib.list_tracks(sort="id")]
+        for name in ("musicnn", "handcrafted"):
+            ext = features.get(name)
+            centres = rng.standard_normal((8, ext.dim)).astype(np.float32) * 1.5
+            m = rng.standard_normal((n, ext.dim)).astype(np.float32) + centres[rng.integers(0, 8, n)]
+            m[300:] = m[:100] + 0.05 * rng.standard_normal((100, ext.dim)).astype(np.float32)  # re-releases
+            lib.put_vectors((tid, FeatureVector(ext.name, ext.version, m[i])) for i, tid in enumerate(ids))
+    proc = run(tmp_path, db_url, "http://127.0.0.1:9", "recommend", "--all", "-k", "5", "--json")
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [x["query"]["id"] for x in lines] == ids
+    assert sum(len(r["duplicates"]) for x in lines for r in x["results"]) >= 50, "re-releases are collapsed"
+    with open_library(db_url) as lib:
+        similar = LibraryIndex(lib, "musicnn", "mp", "handcrafted")
+        tracks = lib.get_tracks(ids)
+        for line, tid in zip(lines, ids, strict=True):
+            single = json.loads(json.dumps(similar.recommendation([tracks[tid]], 5).to_json()))
+            assert [r["id"] for r in line["results"]] == [r["id"] for r in single["results"]], tid
+            assert _close(line, single, 2e-6), (tid, line, single)
+    for tid in (ids[0], ids[150], ids[-1]):  # and the command itself, one id at a time
+        proc = run(tmp_path, db_url, "http://127.0.0.1:9", "recommend", str(tid), "-k", "5", "--json")
+        assert proc.returncode == 0, proc.stderr
+        assert _close(json.loads(proc.stdout), lines[ids.index(tid)], 2e-6)

@@ -292,3 +292,80 @@ def test_normal_cdf_without_scipy_matches_scipy() -> None:
     assert np.array_equal(got == 0, want == 0) and np.isnan(got[-1])
     for p in (1e-300, 1e-12, 0.025, 0.5, 0.975):
         assert abs(ndtri(p) - float(scipy_ndtri(p))) < 1e-9 * max(1.0, abs(float(scipy_ndtri(p))))
+
+
+def _assert_same_ranking(expected: list, got: list, tol: float = 2e-6) -> None:
+    """The same results in the same order, except that results whose scores differ by less than `tol` (a
+    matrix product and a matrix-vector product round the same cosine differently) may trade places."""
+    assert len(got) == len(expected)
+    for a, b in zip(expected, got, strict=True):
+        assert a.id == b.id or abs(a.score - b.score) < tol, (a, b)
+    mine = {h.id: h for h in got}
+    for a in expected:
+        if a.id in mine:
+            assert abs(mine[a.id].score - a.score) < tol and abs(mine[a.id].cosine - a.cosine) < tol, a
+
+
+@pytest.mark.parametrize("hubness", ["mp", "none"])
+def test_all_hits_is_every_single_search(hubness: str) -> None:
+    """all_hits (symmetric block products, thresholds, exactness check) returns for every row what search()
+    returns for it alone, across block boundaries, with copies of one vector (ties) and shuffled ids."""
+    rng = np.random.default_rng(7)
+    n, dim = 1500, 24
+    centres = rng.standard_normal((25, dim)).astype(np.float32) * 1.5
+    m = rng.standard_normal((n, dim), dtype=np.float32) + centres[rng.integers(0, 25, n)]
+    m[100:140] = m[99]  # 41 copies: their thresholds are ties, answered alone
+    ids = rng.permutation(np.arange(1, n + 1)) * 7
+    index = SimilarityIndex(VectorMatrix("test", 1, ids, m), ("a",) * 16 + ("b",) * 8, hubness=hubness)
+    seen = 0
+    for block in index.all_hits(21, block=300):
+        assert block.start == seen and block.rows.shape == (min(300, n - seen), 21)
+        for i in range(block.rows.shape[0]):
+            row = block.start + i
+            got = block.hits(i, index.ids)
+            assert row not in [h.row for h in got]
+            _assert_same_ranking(index.search(index.rows[row], 21, exclude_rows=[row]), got)
+        seen += block.rows.shape[0]
+    assert seen == n
+    # 600 copies of one vector (their thresholds are all ties) and a thin pool: many rows cannot be answered
+    # from their candidates (too few, or a mutual-proximity key below the threshold could win): redone alone
+    m[100:700] = m[99]
+    copies = SimilarityIndex(VectorMatrix("test", 1, ids, m), ("a",) * 16 + ("b",) * 8, hubness=hubness)
+    for block in copies.all_hits(5, block=700, pool=0):
+        for i in range(block.rows.shape[0]):
+            row = block.start + i
+            _assert_same_ranking(copies.search(copies.rows[row], 5, exclude_rows=[row]), block.hits(i, copies.ids))
+    tiny = SimilarityIndex(VectorMatrix("test", 1, ids[:5], m[:5]), ("a",) * 16 + ("b",) * 8, hubness=hubness)
+    blocks = list(tiny.all_hits(10, block=2))
+    assert [b.start for b in blocks] == [0, 2, 4] and all(b.rows.shape[1] == 4 for b in blocks)
+    for b in blocks:
+        for i in range(b.rows.shape[0]):
+            _assert_same_ranking(tiny.search(tiny.rows[b.start + i], 10, exclude_rows=[b.start + i]),
+                                 b.hits(i, tiny.ids))
+
+
+def test_contribution_shares_stay_between_0_and_1() -> None:
+    """Shares are of what pulled the two rows together: in [0, 1], summing to 1 even when the cosine is ~0 or
+    negative; a group that pulled them apart has 0; nothing pulled them together: all 0."""
+    index = SimilarityIndex(_matrix(50), GROUPS)
+    t, r, h = slice(0, 20), slice(20, 24), slice(24, 32)
+    a = np.zeros(32, np.float32)
+    b = np.zeros(32, np.float32)
+    a[t], b[t] = 1.0, 1.0  # timbre pulls together: +20
+    a[r], b[r] = 1.0, -5.0  # rhythm pulls apart: -20, so the cosine is 0
+    a[h], b[h] = 1.0, 0.5  # harmony a little: +4, cosine +4 in all
+    a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
+    shares = index.contributions(a, b)
+    assert shares["timbre"] == pytest.approx(20 / 24) and shares["harmony"] == pytest.approx(4 / 24)
+    assert shares["rhythm"] == 0.0
+    b[r] *= 3  # now the cosine is negative; timbre and harmony still pulled together
+    shares = index.contributions(a, b)
+    assert float(a @ b) < 0 and shares["timbre"] == pytest.approx(20 / 24) and sum(shares.values()) == pytest.approx(1)
+    assert index.contributions(a, -a) == {"timbre": 0.0, "rhythm": 0.0, "harmony": 0.0}
+    rng = np.random.default_rng(5)
+    q, x = rng.standard_normal((200, 32)), rng.standard_normal((200, 32))
+    many = index.contribution_matrix(q, x)
+    pulled = (q * x) @ np.eye(3)[[0] * 20 + [1] * 4 + [2] * 8] > 0  # which groups pulled each pair together
+    assert ((many >= 0) & (many <= 1)).all() and np.array_equal(many > 0, pulled)
+    assert np.allclose(many.sum(axis=1), pulled.any(axis=1).astype(float))
+    assert np.allclose(many[7], list(index.contributions(q[7], x[7]).values()))

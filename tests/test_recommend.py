@@ -192,3 +192,39 @@ def test_recommend_with_mutual_proximity(audio_library: tuple[SimilarityIndex, d
     assert {n.track.id for n in result[:2]} == {2, 3}
     doc = recommendation_json([tracks[1]], result, index)
     assert doc["hubness"] == "mp" and doc["results"][0]["cosine"] == pytest.approx(result[0].cosine, abs=1e-6)
+
+
+def test_recommend_all_in_blocks_matches_single_queries() -> None:
+    """recommend_all's block path (symmetric products, masks, the duplicate walk, block explanations) gives
+    every track the list recommend() gives it: same tracks, order, duplicates and explanations, for a library
+    with re-releases, near-identical rows, one artist's many tracks, tracks gone from the library and an
+    explainer that lacks some tracks."""
+    rng = np.random.default_rng(3)
+    n = 900
+    ranking, named = get("musicnn"), get("handcrafted")
+    centres = rng.standard_normal((12, ranking.dim)).astype(np.float32) * 1.5
+    m = rng.standard_normal((n, ranking.dim), dtype=np.float32) + centres[rng.integers(0, 12, n)]
+    m[n - 30:] = m[:30] + 0.01 * rng.standard_normal((30, ranking.dim), dtype=np.float32)  # near-identical rows
+    tracks = {}
+    for i in range(1, n + 1):
+        title = f"Song {i % 600}" + (" (Remastered)" if i > 600 else "")  # 300 re-releases of earlier songs
+        tracks[i] = _track(i, title, f"Artist {i % 40}")
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    index = SimilarityIndex(VectorMatrix(ranking.name, ranking.version, ids, m), ranking.groups, hubness="mp")
+    ex_ids = ids[ids % 7 != 0]  # the explainer lacks every 7th track: those are explained by the ranking index
+    ex = rng.standard_normal((ex_ids.shape[0], named.dim)).astype(np.float32)
+    explainer = SimilarityIndex(VectorMatrix(named.name, named.version, ex_ids, ex), named.groups)
+    library = {i: t for i, t in tracks.items() if i % 50 != 0}  # in the index, gone from the library
+    for exclude_artist in (False, True):
+        seen = []
+        for track, result in recommend_all(index, library, k=5, exclude_artist=exclude_artist, batch=256,
+                                           explainer=explainer):
+            seen.append(track.id)
+            single = recommend(index, library, [track.id], k=5, exclude_artist=exclude_artist, explainer=explainer)
+            assert [n.track.id for n in result] == [n.track.id for n in single], track.id
+            for a, b in zip(result, single, strict=True):
+                assert a.rank == b.rank and a.duplicates == b.duplicates
+                assert abs(a.score - b.score) < 1e-5 and abs(a.cosine - b.cosine) < 1e-5
+                assert [g for g, _ in a.groups] == [g for g, _ in b.groups]
+                assert np.allclose([s for _, s in a.groups], [s for _, s in b.groups], atol=1e-9)
+        assert seen == sorted(library)

@@ -27,7 +27,7 @@ to everything), which otherwise crowd every list.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -52,6 +52,25 @@ class Hit:
     row: int
     score: float
     cosine: float
+
+
+@dataclass(frozen=True, slots=True)
+class HitBlock:
+    """The top-k of a block of consecutive rows queried against the whole index (`SimilarityIndex.all_hits`).
+
+    Row i of each (b, k) array belongs to query row `start + i`; `rows` holds the result rows best first, padded
+    with -1 where fewer than k exist; `scores` and `cosines` are what `Hit.score` and `Hit.cosine` would be.
+    """
+
+    start: int
+    rows: np.ndarray
+    scores: np.ndarray
+    cosines: np.ndarray
+
+    def hits(self, i: int, ids: np.ndarray) -> list[Hit]:
+        """Query row `start + i`'s results as Hits."""
+        return [Hit(int(ids[r]), int(r), float(s), float(c))
+                for r, s, c in zip(self.rows[i], self.scores[i], self.cosines[i], strict=True) if r >= 0]
 
 
 class CandidateGraph(Protocol):
@@ -183,6 +202,7 @@ class SimilarityIndex:
         self.groups = tuple(groups)
         self.group_names = tuple(dict.fromkeys(self.groups))
         self._group_of = np.array([self.group_names.index(g) for g in self.groups], dtype=np.intp)
+        self._onehot: np.ndarray | None = None
         self.hubness = hubness
         self.query_threads = query_threads
         self._blas: object | None = None
@@ -709,6 +729,140 @@ class SimilarityIndex:
             out.append(self._top_of(seg_rows, seg_keys, cos[i], need))
         return out
 
+    def all_hits(self, k: int, block: int = 2048, pool: int = 256) -> Iterator[HitBlock]:
+        """The top-k of every row of the index against all the others (never itself), in blocks of rows, in order.
+
+        The same results as `search(rows[i], k, exclude_rows=[i])` for each row i, for a fraction of the cost:
+        the cosine matrix is symmetric, so each block pair (I, J >= I) is one matrix product serving the rows
+        of both blocks (half the products of a row-by-row scan). Each row keeps only the candidates above a
+        threshold estimated from a sample of its cosines (about `pool` of them), exactly as the single-query
+        path does, with the same exactness check: a row whose candidates cannot prove its top-k (too few, or
+        with mutual proximity a k-th key that a row below the threshold could still beat) is redone alone.
+        Memory: the block products (block^2 floats) and the candidates of rows not yet finished.
+        """
+        n, k = self._n, int(k)
+        need = min(k, n - 1)
+        if need <= 0:
+            for start in range(0, n, block):
+                b = min(n, start + block) - start
+                yield HitBlock(start, np.full((b, 0), -1, np.intp), np.zeros((b, 0)), np.zeros((b, 0), np.float32))
+            return
+        x = self._x[:n]
+        m = int(min(n, max(4 * k, pool)))
+        stride = max(1, n // 4096)
+        sample = x[::stride]
+        cut = int(sample.shape[0] * (1.0 - m / n))
+        if self._graph is not None or not 0 < cut < sample.shape[0]:
+            for start in range(0, n, block):
+                rows = np.arange(start, min(n, start + block))
+                found = self.search_batch(x[rows], k, exclude_rows=rows)
+                yield self._hit_block(start, found, need)
+            return
+        thr = self._thresholds(x, sample, stride, cut, block)
+        n_blocks = -(-n // block)
+        pending: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [[] for _ in range(n_blocks)]
+        for bi in range(n_blocks):
+            a0, a1 = bi * block, min(n, (bi + 1) * block)
+            for bj in range(bi, n_blocks):
+                b0, b1 = bj * block, min(n, (bj + 1) * block)
+                with self._blas_limit(batch=True):
+                    c = x[a0:a1] @ x[b0:b1].T
+                if bj == bi:
+                    np.fill_diagonal(c, -np.inf)
+                    low = thr[a0:a1, None]
+                else:  # one pass for both directions, then each direction's own threshold on the few kept
+                    low = np.minimum(thr[a0:a1, None], thr[None, b0:b1])
+                flat = np.flatnonzero(c >= low)
+                r, col = np.divmod(flat, b1 - b0)
+                val = c.reshape(-1)[flat]
+                mine = val >= thr[a0 + r]
+                pending[bi].append((r[mine], col[mine] + b0, val[mine]))
+                if bj != bi:
+                    theirs = val >= thr[b0 + col]
+                    pending[bj].append((col[theirs], r[theirs] + a0, val[theirs]))
+            parts, pending[bi] = pending[bi], []
+            yield self._finish_block(a0, a1, parts, thr[a0:a1], k, need)
+
+    def _thresholds(self, x: np.ndarray, sample: np.ndarray, stride: int, cut: int, block: int) -> np.ndarray:
+        """Each row's candidate threshold: the cut-th of its cosines to the sampled rows (itself left out).
+        A row whose sample is mostly ties at the threshold (copies of one vector) gets +inf: answered alone."""
+        n, s = x.shape[0], sample.shape[0]
+        thr = np.empty(n, np.float32)
+        for a0 in range(0, n, block):
+            a1 = min(n, a0 + block)
+            with self._blas_limit(batch=True):
+                c = x[a0:a1] @ sample.T
+            own = np.arange(a0, a1)
+            on = own % stride == 0
+            c[np.nonzero(on)[0], own[on] // stride] = -np.inf
+            t = np.partition(c, cut, axis=1)[:, cut]
+            ties = np.count_nonzero(c >= t[:, None], axis=1) > 4 * (s - cut) + 8
+            thr[a0:a1] = np.where(ties | ~np.isfinite(t), np.inf, t)
+        return thr
+
+    def _finish_block(self, a0: int, a1: int, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                      thr: np.ndarray, k: int, need: int) -> HitBlock:
+        """Top-k of rows [a0, a1) from their candidates; rows the candidates cannot answer exactly redone alone."""
+        n, b = self._n, a1 - a0
+        mp = self.hubness == "mp"
+        r = np.concatenate([p[0] for p in parts]).astype(np.intp)
+        col = np.concatenate([p[1] for p in parts]).astype(np.intp)
+        cv = np.concatenate([p[2] for p in parts])
+        order = np.argsort(r, kind="stable")
+        r, col, cv = r[order], col[order], cv[order]
+        counts = np.bincount(r, minlength=b)
+        width = max(int(counts.max()) if counts.size else 0, need)
+        pos = np.arange(r.shape[0]) - np.concatenate([[0], np.cumsum(counts)[:-1]])[r]
+        if mp:
+            mu, sd = self._mp_stats()
+            q_mu, q_sd = self._moments(self._x[a0:a1])
+            c64 = cv.astype(np.float64)
+            tail_q = ndtr((q_mu[r].astype(np.float64) - c64) / q_sd[r])
+            tail_j = ndtr((mu[col] - c64) / sd[col])
+            keys = -np.log(np.maximum(tail_q + tail_j - tail_q * tail_j, 1e-300))
+            grid = np.full((b, width), -np.inf, np.float64)
+        else:
+            keys = cv  # float32, rounded for ties exactly as `_top` rounds a cosine
+            grid = np.full((b, width), -np.inf, np.float32)
+        grid[r, pos] = keys
+        at = np.full((b, width), -1, np.intp)
+        at[r, pos] = col
+        cosg = np.zeros((b, width), np.float32)
+        cosg[r, pos] = cv
+        top = np.argpartition(-grid, need - 1, axis=1)[:, :need] if width > need else np.arange(width)[None, :need]
+        top = np.broadcast_to(top, (b, need))
+        top_keys = np.take_along_axis(grid, top, axis=1)
+        top_rows = np.take_along_axis(at, top, axis=1)
+        bad = counts < need
+        if mp:
+            kth = top_keys.min(axis=1)
+            with np.errstate(invalid="ignore", over="ignore"):
+                bound = ndtr((q_mu.astype(np.float64) - thr) / q_sd)  # tail_q at the threshold
+                beaten = bound < np.clip(np.exp(-kth), 1e-300, 1.0)
+            bad |= (counts < n - 1) & beaten
+        bad |= ~np.isfinite(thr)
+        ids = np.where(top_rows >= 0, self._ids[np.maximum(top_rows, 0)], 0)
+        sort = np.lexsort((ids, -np.round(top_keys, 6)), axis=1)
+        rows_out = np.take_along_axis(top_rows, sort, axis=1)
+        keys_out = np.take_along_axis(top_keys, sort, axis=1).astype(np.float64)
+        cos_out = np.take_along_axis(np.take_along_axis(cosg, top, axis=1), sort, axis=1)
+        scores = -np.expm1(-keys_out) if mp else keys_out
+        redo = np.nonzero(bad)[0]
+        if redo.size:  # one product for all of them; each then ranked as `search` ranks it
+            alone = self._hit_block(0, self.search_batch(self._x[a0 + redo], k, exclude_rows=a0 + redo), need)
+            rows_out[redo], scores[redo], cos_out[redo] = alone.rows, alone.scores, alone.cosines
+        return HitBlock(a0, rows_out, scores, cos_out)
+
+    def _hit_block(self, start: int, found: list[list[Hit]], k: int) -> HitBlock:
+        b = len(found)
+        rows = np.full((b, k), -1, np.intp)
+        scores = np.full((b, k), np.nan)
+        cos = np.full((b, k), np.nan, np.float32)
+        for i, hits in enumerate(found):
+            for j, h in enumerate(hits[:k]):
+                rows[i, j], scores[i, j], cos[i, j] = h.row, h.score, h.cosine
+        return HitBlock(start, rows, scores, cos)
+
     def _top(self, score: np.ndarray, cos: np.ndarray, k: int) -> list[Hit]:
         valid = int(np.count_nonzero(score > -np.inf))
         k = min(int(k), valid)
@@ -725,14 +879,28 @@ class SimilarityIndex:
 
     # ---- explanation ---------------------------------------------------------------------------------
     def contributions(self, query_row: np.ndarray, result_row: np.ndarray) -> dict[str, float]:
-        """Each group's share of the cosine between two normalised rows (shares sum to 1 when it is > 0).
+        """Each group's share of what pulled two normalised rows together, in [0, 1].
 
-        The cosine is a sum over dimensions, so it splits exactly into per-group parts; a group with a negative
-        part pulled the two apart. When the cosine is <= 0 the raw parts are returned instead of shares.
+        The cosine is a sum over dimensions, so it splits exactly into per-group parts. A group's share is its
+        positive part over the sum of the positive parts: the shares sum to 1 whenever any group pulled the two
+        together, whatever the sign of the cosine; a group that pulled them apart (a negative part) has 0, and
+        when none pulled them together (all parts <= 0) every share is 0. (Dividing the parts by the cosine
+        instead gives shares above 1 and below 0 when the cosine is near 0 or negative.)
         """
-        weights = np.asarray(query_row, np.float64) * np.asarray(result_row)
-        parts: np.ndarray = np.bincount(self._group_of, weights=weights, minlength=len(self.group_names))
-        total = float(parts.sum())
-        if total > _TINY:
-            parts = parts / total
+        parts = self.contribution_matrix(np.asarray(query_row)[None, :], np.asarray(result_row)[None, :])[0]
         return {g: float(p) for g, p in zip(self.group_names, parts, strict=True)}
+
+    def contribution_matrix(self, queries: np.ndarray, results: np.ndarray) -> np.ndarray:
+        """`contributions` for many pairs at once: (p, groups) shares (columns in `group_names` order) of the
+        pairs (queries[i], results[i]), each (p, d): one product with the group indicator matrix."""
+        if self._onehot is None:
+            onehot = np.zeros((self.dim, len(self.group_names)), np.float64)
+            onehot[np.arange(self.dim), self._group_of] = 1.0
+            self._onehot = onehot
+        weights = np.asarray(queries, np.float64) * np.asarray(results)
+        pulled: np.ndarray = np.maximum(weights @ self._onehot, 0.0)
+        total = pulled.sum(axis=1)
+        some = total > _TINY
+        pulled[some] /= total[some, None]
+        pulled[~some] = 0.0
+        return pulled

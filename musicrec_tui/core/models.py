@@ -158,8 +158,8 @@ class VectorMatrix:
 class Neighbour:
     """One recommendation: its rank (1-based), ranking score, plain cosine, the track, and why.
 
-    `groups` holds (feature group, share of the cosine) pairs, largest share first; `duplicates` the ids of
-    near-duplicate tracks collapsed into this one.
+    `groups` holds (feature group, share of what pulled the two together, 0 to 1) pairs, largest share first;
+    `duplicates` the ids of near-duplicate tracks collapsed into this one.
     """
 
     rank: int

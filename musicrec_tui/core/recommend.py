@@ -31,8 +31,11 @@ _NON_WORD = re.compile(r"[\W_]+")
 @functools.lru_cache(maxsize=1 << 19)  # recommend --all meets every title and artist of the library
 def normalise_name(text: str) -> str:
     """Lower case, no brackets or "- Remastered"-style suffix, no accents or punctuation, single spaces."""
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    if text.isascii():  # nothing to decompose (casefold is lower for ASCII)
+        text = text.lower()
+    else:
+        text = unicodedata.normalize("NFKD", text.casefold())
+        text = "".join(c for c in text if not unicodedata.combining(c))
     text = _SUFFIX.sub("", _BRACKETS.sub(" ", text))
     return _NON_WORD.sub(" ", text).strip()
 
@@ -47,9 +50,7 @@ def query_for(index: SimilarityIndex, seeds: Sequence[int]) -> np.ndarray:
     if not seeds:
         raise ConfigError("no seed track given")
     rows = index.rows[[index.row_of(s) for s in seeds]]
-    query = rows.mean(axis=0)
-    norm = float(np.linalg.norm(query))
-    return (query / norm if norm > 1e-9 else query).astype(np.float32)
+    return _normalised(rows.mean(axis=0))
 
 
 def recommend(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], seeds: Sequence[int], k: int = 5,
@@ -78,37 +79,176 @@ def recommend(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], seeds: 
 
 def recommend_all(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], k: int = 5,
                   exclude_artist: bool = False, collapse_duplicates: bool = True,
-                  batch: int = 256, explainer: SimilarityIndex | None = None
+                  batch: int = 2048, explainer: SimilarityIndex | None = None
                   ) -> Iterator[tuple[Track, list[Neighbour]]]:
     """(track, its recommendations) for every indexed track that is in `tracks_by_id`, in row order.
 
-    Candidates come from one matrix product per batch of queries; a track whose candidates do not survive the
-    filters falls back to `recommend()`.
+    The same lists as `recommend(index, tracks_by_id, [id], k, ...)` for each track, computed per block of
+    `batch` rows: candidates from `SimilarityIndex.all_hits` (half the products of one query per row), the
+    filters as array masks over precomputed per-row codes (track present, artist, duplicate key), the near-
+    duplicate cosines and the explanations of a whole block in a few products. Only the sequential duplicate
+    collapsing walks each row's few candidates in Python. A track whose candidates do not survive the filters
+    falls back to `recommend()`. Memory: one block at a time (and the index's candidates of unfinished rows).
     """
-    want = max(4 * int(k), int(k) + 16)
+    k = int(k)
+    n = len(index)
+    if n == 0:
+        return
+    want = _first_pool(k)  # as recommend() asks first: the same candidates, so the same duplicates
     ids = index.ids
-    for start in range(0, len(index), batch):
-        rows = np.arange(start, min(len(index), start + batch))
-        hits = index.search_batch(index.rows[rows], want, exclude_rows=rows)
-        for row, cand in zip(rows, hits, strict=True):
-            track_id = int(ids[row])
-            track = tracks_by_id.get(track_id)
+    tracks: list[Track | None] = [tracks_by_id.get(int(i)) for i in ids]
+    present = np.array([t is not None for t in tracks], dtype=bool)
+    dup_code = _codes(duplicate_key(t) if t is not None else None for t in tracks)
+    artist_code = _codes(normalise_name(t.artist) if t is not None else None for t in tracks)
+    why = _BlockExplainer(index, explainer)
+    rows_all = index.rows
+    for block in index.all_hits(want, block=batch):
+        b, width = block.rows.shape
+        seeds = np.arange(block.start, block.start + b)
+        cand = np.maximum(block.rows, 0)
+        keep = (block.rows >= 0) & present[cand]
+        if exclude_artist:
+            keep &= artist_code[cand] != artist_code[seeds][:, None]
+        near: list[list[list[bool]] | None] = [None] * b
+        walk = np.zeros(b, dtype=bool)  # seeds whose candidates need the duplicate walk
+        if collapse_duplicates and width:
+            # a candidate that duplicates the seed (same key, or practically the same row) is never listed
+            keep &= (dup_code[cand] != dup_code[seeds][:, None]) & ~(block.cosines >= DUPLICATE_COSINE)
+            hit_rows = rows_all[cand]
+            close = np.matmul(hit_rows, hit_rows.transpose(0, 2, 1)) >= DUPLICATE_COSINE
+            close[:, np.arange(width), np.arange(width)] = False
+            walk = close.any(axis=(1, 2))
+            for w in np.nonzero(walk)[0].tolist():
+                near[w] = close[w].tolist()
+            # two kept candidates under one duplicate key: walk too
+            keyed = np.sort(np.where(keep, dup_code[cand], -1 - np.arange(width)), axis=1)
+            walk |= (keyed[:, 1:] == keyed[:, :-1]).any(axis=1)
+        # every other seed keeps its first k candidates that passed the masks, with no duplicates
+        first = keep & (np.cumsum(keep, axis=1) <= k)
+        picked: list[list[tuple[int, list[int]]]] = [[] for _ in range(b)]  # (position in candidates, duplicates)
+        for i, at in zip(*(x.tolist() for x in np.nonzero(first & ~walk[:, None])), strict=True):
+            picked[i].append((at, []))
+        cand_l = cand.tolist()
+        if walk.any():
+            keep_l, codes_l = keep.tolist(), dup_code[cand].tolist()
+            for i in np.nonzero(walk)[0].tolist():
+                picked[i] = _collapse(keep_l[i], cand_l[i], codes_l[i], near[i], ids, k, collapse_duplicates)
+        for i in np.nonzero(~present[seeds])[0].tolist():
+            picked[i] = []
+        full = (block.rows >= 0).sum(axis=1) == want
+        positions = [[at for at, _ in p] for p in picked]
+        groups = why.block(seeds, block.rows, positions)
+        for i in range(b):
+            track = tracks[seeds[i]]
             if track is None:
                 continue
-            why = Explainer(index, explainer, [track_id])
-            picked = _filter(index, tracks_by_id, index.rows[row], [track], cand, int(k), {track_id},
-                             exclude_artist, collapse_duplicates, why)
-            if len(picked) < k and len(cand) == want:
-                picked = recommend(index, tracks_by_id, [track_id], k, exclude_artist, (), collapse_duplicates,
-                                   explainer)
-            yield track, picked
+            found = [Neighbour(rank=j + 1, score=float(block.scores[i, at]), track=tracks[cand_l[i][at]],
+                               cosine=float(block.cosines[i, at]), duplicates=tuple(dups), groups=groups[i][j])
+                     for j, (at, dups) in enumerate(picked[i])]
+            if len(found) < k and full[i]:
+                found = recommend(index, tracks_by_id, [int(ids[seeds[i]])], k, exclude_artist, (),
+                                  collapse_duplicates, explainer)
+            yield track, found
+
+
+def _codes(keys: Iterable[object]) -> np.ndarray:
+    """A small integer per distinct key (-1 for None, a code shared by nothing else)."""
+    table: dict[object, int] = {}
+    out = [-1 - i if key is None else table.setdefault(key, len(table)) for i, key in enumerate(keys)]
+    return np.array(out, dtype=np.int64)
+
+
+def _collapse(keep: list[bool], cand: list[int], codes: list[int], near: list[list[bool]] | None,
+              ids: np.ndarray, k: int, collapse: bool) -> list[tuple[int, list[int]]]:
+    """`_filter`'s walk over one seed's candidates once the masks have dropped the rest: the first k, each
+    with the ids of the later candidates that duplicate it (same key, or a near-identical row)."""
+    kept: list[tuple[int, list[int]]] = []
+    keys: dict[int, int] = {}
+    for at, ok in enumerate(keep):
+        if not ok:
+            continue
+        if not collapse:
+            kept.append((at, []))
+            if len(kept) >= k:
+                break
+            continue
+        same = keys.get(codes[at])
+        if same is None and near is not None:
+            row = near[at]
+            same = next((j for j, (other, _) in enumerate(kept) if row[other]), None)
+        if same is not None:
+            kept[same][1].append(int(ids[cand[at]]))
+            continue
+        if len(kept) >= k:
+            continue
+        keys[codes[at]] = len(kept)
+        kept.append((at, []))
+    return kept
+
+
+class _BlockExplainer:
+    """`Explainer.groups` for many (seed, result) pairs at once: the same shares, in a few products."""
+
+    def __init__(self, index: SimilarityIndex, explainer: SimilarityIndex | None) -> None:
+        self.index = index
+        self.explainer = explainer if explainer is not None and len(explainer) else None
+        self.ex_rows = self.explainer.rows_of(index.ids) if self.explainer is not None else None
+
+    def block(self, seeds: np.ndarray, cand: np.ndarray, positions: list[list[int]]
+              ) -> list[list[tuple[tuple[str, float], ...]]]:
+        """For seed row seeds[i] and its results cand[i, positions[i]]: (group, share) pairs, largest first."""
+        seed_of = np.array([i for i, p in enumerate(positions) for _ in p], dtype=np.intp)
+        result = np.array([cand[i, at] for i, p in enumerate(positions) for at in p], dtype=np.intp)
+        out: list[list[tuple[tuple[str, float], ...]]] = [[] for _ in positions]
+        if not result.size:
+            return out
+        named: list[tuple[tuple[str, float], ...]] = [()] * result.size
+        todo = np.ones(result.size, dtype=bool)
+        if self.explainer is not None and self.ex_rows is not None:
+            s_ex, r_ex = self.ex_rows[seeds[seed_of]], self.ex_rows[result]
+            both = (s_ex >= 0) & (r_ex >= 0)
+            self._explain(self.explainer, s_ex[both], r_ex[both], np.nonzero(both)[0], named)
+            todo &= ~both
+        where = np.nonzero(todo)[0]
+        self._explain(self.index, seeds[seed_of][where], result[where], where, named)
+        at = 0
+        for i, p in enumerate(positions):
+            out[i] = named[at:at + len(p)]
+            at += len(p)
+        return out
+
+    @staticmethod
+    def _explain(index: SimilarityIndex, seed_rows: np.ndarray, result_rows: np.ndarray, where: np.ndarray,
+                 named: list[tuple[tuple[str, float], ...]]) -> None:
+        if not where.size:
+            return
+        rows = index.rows
+        uniq, inverse = np.unique(seed_rows, return_inverse=True)
+        queries = np.stack([_normalised(rows[r]) for r in uniq])  # as query_for() builds a one-seed query
+        shares = index.contribution_matrix(queries[inverse], rows[result_rows])
+        names = index.group_names
+        by_name = sorted(range(len(names)), key=lambda g: names[g])
+        ranked = np.asarray(by_name)[np.argsort(-shares[:, by_name], axis=1, kind="stable")]
+        values = np.take_along_axis(shares, ranked, axis=1).tolist()
+        for at, order, vals in zip(where.tolist(), ranked.tolist(), values, strict=True):
+            named[at] = tuple(zip([names[g] for g in order], vals, strict=True))
+
+
+def _normalised(row: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(row))
+    return (row / norm if norm > 1e-9 else row).astype(np.float32)
+
+
+def _first_pool(k: int) -> int:
+    """How many candidates a query asks for first: k, and room for the filters and duplicates to drop some."""
+    return k * 3 + 16
 
 
 def _select(index: SimilarityIndex, tracks_by_id: Mapping[int, Track], query: np.ndarray, seeds: list[Track],
             k: int, banned: set[int], exclude_artist: bool, collapse: bool, why: Explainer) -> list[Neighbour]:
     if k <= 0:
         return []
-    want = k * 3 + 16
+    want = _first_pool(k)
     while True:
         hits = index.search(query, want, exclude_ids=banned)
         prefetch = getattr(tracks_by_id, "get_many", None)  # a store-backed mapping loads candidates in one go
@@ -211,7 +351,8 @@ def recommendation_json(seeds: Sequence[Track], neighbours: Sequence[Neighbour],
 
     `query` is the seed's id/itunes_track_id/artist/title/album, plus "seeds" listing every seed (one entry
     for a single seed). `score` is the ranking score (cosine, or mutual proximity when the index uses it),
-    `cosine` the plain cosine, `groups` each feature group's share of the cosine, largest first.
+    `cosine` the plain cosine, `groups` each feature group's share of what pulled the two together (0 to 1,
+    `SimilarityIndex.contributions`), largest first.
     """
     summaries = [_summary(t) for t in seeds]
     query: dict[str, object] = dict(summaries[0]) if len(summaries) == 1 else {}
