@@ -219,3 +219,34 @@ EDGE_CASES = {
 def test_odd_but_valid_audio_gives_finite_vectors(case: str) -> None:
     vec = get("handcrafted")(EDGE_CASES[case](22050), 22050)
     assert vec.shape == (get("handcrafted").dim,) and np.all(np.isfinite(vec))
+
+
+def test_stereo_decodes_to_the_mean_of_its_channels_packed_and_planar(tmp_path) -> None:
+    """Decoding copies each frame's channels straight into one buffer: a packed s16 WAV longer than the
+    first buffer (70 s) and a planar float AAC file both come out as the mean of their two channels."""
+    import wave
+
+    import av
+
+    rate = 44100
+    t = np.arange(70 * rate) / rate
+    left = np.round(12000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
+    right = np.round(9000 * np.sin(2 * np.pi * 660 * t + 1.0)).astype(np.int16)
+    wav = tmp_path / "stereo.wav"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(np.stack([left, right], axis=1).tobytes())
+    got = audio.decode(wav, rate).samples
+    want = np.stack([left, right]).astype(np.float32) / np.float32(32768)
+    np.testing.assert_array_equal(got, want.mean(axis=0, dtype=np.float32))
+
+    m4a = tmp_path / "stereo.m4a"
+    m4a.write_bytes(synth.encode(np.stack([synth.sweep(8.0), 0.5 * synth.noise(8.0)]), rate, "m4a"))
+    with av.open(str(m4a)) as container:  # PyAV's own conversion, frame by frame, as the reference
+        planes = np.concatenate([f.to_ndarray() for f in container.decode(container.streams.audio[0])], axis=1)
+    assert planes.shape[0] == 2 and np.abs(planes[0] - planes[1]).max() > 0.1  # two different channels
+    np.testing.assert_array_equal(audio.decode(m4a, rate).samples, planes.mean(axis=0, dtype=np.float32))
+    short = audio.load_for_analysis(m4a, rate).samples  # the bounded path: same samples
+    np.testing.assert_array_equal(short, planes.mean(axis=0, dtype=np.float32))
