@@ -250,3 +250,34 @@ def test_stereo_decodes_to_the_mean_of_its_channels_packed_and_planar(tmp_path) 
     np.testing.assert_array_equal(audio.decode(m4a, rate).samples, planes.mean(axis=0, dtype=np.float32))
     short = audio.load_for_analysis(m4a, rate).samples  # the bounded path: same samples
     np.testing.assert_array_equal(short, planes.mean(axis=0, dtype=np.float32))
+
+
+def test_handcrafted_spectral_statistics_from_every_other_frame_barely_move(monkeypatch) -> None:
+    """Version 2 takes spectral shape and chroma from every other (75 %-overlapping) frame: those dimensions
+    stay close to the every-frame values (chroma flux, a change per step, grows); timbre, dynamics and rhythm
+    are the same numbers."""
+    assert handcrafted.VERSION == 2 and handcrafted.SPECTRAL_STEP == 2
+    music = 0.5 * synth.chord((196.0, 246.94, 293.66), 20.0, seed=2) + 0.5 * synth.drums(120, 20.0)
+    decoded = audio.decode(synth.encode(music.astype(np.float32)))
+    sparse = handcrafted.compute(decoded.samples, decoded.rate)
+    monkeypatch.setattr(handcrafted, "SPECTRAL_STEP", 1)
+    every = handcrafted.compute(decoded.samples, decoded.rate)
+    groups = np.asarray(handcrafted.GROUPS)
+    same = np.isin(groups, ("timbre", "dynamics", "rhythm"))
+    np.testing.assert_array_equal(sparse[same], every[same])
+    flux = list(handcrafted.FEATURE_NAMES).index("chroma_flux")  # a change per frame step: the step doubled
+    assert every[flux] < sparse[flux] < 2 * every[flux]
+    same[flux] = True
+    moved = np.abs(sparse[~same] - every[~same]) / (np.abs(every[~same]) + 0.01)  # weak chroma std ~0.004
+    assert 0 < moved.max() < 0.1 and np.median(moved) < 0.01
+
+
+@pytest.mark.parametrize(("bpm", "octaves"), [(80, np.log2(160 / 120)), (120, 0.0), (150, np.log2(75 / 120))])
+def test_handcrafted_hears_the_tempo_of_a_drum_loop(bpm: int, octaves: float) -> None:
+    """The onset flux still uses every frame: a drum loop's pulse is clear and its tempo (octaves from 120 BPM,
+    scaled by the clarity; the prior around 120 BPM doubles 80 and halves 150) is read as before."""
+    names = list(handcrafted.FEATURE_NAMES)
+    vec = _vec(0.8 * synth.drums(bpm, 20.0))
+    clarity, tempo = vec[names.index("pulse_clarity")], vec[names.index("tempo_octaves")]
+    assert clarity > 0.5
+    assert abs(tempo / clarity - octaves) < 0.1
