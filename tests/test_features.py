@@ -219,3 +219,65 @@ EDGE_CASES = {
 def test_odd_but_valid_audio_gives_finite_vectors(case: str) -> None:
     vec = get("handcrafted")(EDGE_CASES[case](22050), 22050)
     assert vec.shape == (get("handcrafted").dim,) and np.all(np.isfinite(vec))
+
+
+def test_stereo_decodes_to_the_mean_of_its_channels_packed_and_planar(tmp_path) -> None:
+    """Decoding copies each frame's channels straight into one buffer: a packed s16 WAV longer than the
+    first buffer (70 s) and a planar float AAC file both come out as the mean of their two channels."""
+    import wave
+
+    import av
+
+    rate = 44100
+    t = np.arange(70 * rate) / rate
+    left = np.round(12000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
+    right = np.round(9000 * np.sin(2 * np.pi * 660 * t + 1.0)).astype(np.int16)
+    wav = tmp_path / "stereo.wav"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(np.stack([left, right], axis=1).tobytes())
+    got = audio.decode(wav, rate).samples
+    want = np.stack([left, right]).astype(np.float32) / np.float32(32768)
+    np.testing.assert_array_equal(got, want.mean(axis=0, dtype=np.float32))
+
+    m4a = tmp_path / "stereo.m4a"
+    m4a.write_bytes(synth.encode(np.stack([synth.sweep(8.0), 0.5 * synth.noise(8.0)]), rate, "m4a"))
+    with av.open(str(m4a)) as container:  # PyAV's own conversion, frame by frame, as the reference
+        planes = np.concatenate([f.to_ndarray() for f in container.decode(container.streams.audio[0])], axis=1)
+    assert planes.shape[0] == 2 and np.abs(planes[0] - planes[1]).max() > 0.1  # two different channels
+    np.testing.assert_array_equal(audio.decode(m4a, rate).samples, planes.mean(axis=0, dtype=np.float32))
+    short = audio.load_for_analysis(m4a, rate).samples  # the bounded path: same samples
+    np.testing.assert_array_equal(short, planes.mean(axis=0, dtype=np.float32))
+
+
+def test_handcrafted_spectral_statistics_from_every_other_frame_barely_move(monkeypatch) -> None:
+    """Version 2 takes spectral shape and chroma from every other (75 %-overlapping) frame: those dimensions
+    stay close to the every-frame values (chroma flux, a change per step, grows); timbre, dynamics and rhythm
+    are the same numbers."""
+    assert handcrafted.VERSION == 2 and handcrafted.SPECTRAL_STEP == 2
+    music = 0.5 * synth.chord((196.0, 246.94, 293.66), 20.0, seed=2) + 0.5 * synth.drums(120, 20.0)
+    decoded = audio.decode(synth.encode(music.astype(np.float32)))
+    sparse = handcrafted.compute(decoded.samples, decoded.rate)
+    monkeypatch.setattr(handcrafted, "SPECTRAL_STEP", 1)
+    every = handcrafted.compute(decoded.samples, decoded.rate)
+    groups = np.asarray(handcrafted.GROUPS)
+    same = np.isin(groups, ("timbre", "dynamics", "rhythm"))
+    np.testing.assert_array_equal(sparse[same], every[same])
+    flux = list(handcrafted.FEATURE_NAMES).index("chroma_flux")  # a change per frame step: the step doubled
+    assert every[flux] < sparse[flux] < 2 * every[flux]
+    same[flux] = True
+    moved = np.abs(sparse[~same] - every[~same]) / (np.abs(every[~same]) + 0.01)  # weak chroma std ~0.004
+    assert 0 < moved.max() < 0.1 and np.median(moved) < 0.01
+
+
+@pytest.mark.parametrize(("bpm", "octaves"), [(80, np.log2(160 / 120)), (120, 0.0), (150, np.log2(75 / 120))])
+def test_handcrafted_hears_the_tempo_of_a_drum_loop(bpm: int, octaves: float) -> None:
+    """The onset flux still uses every frame: a drum loop's pulse is clear and its tempo (octaves from 120 BPM,
+    scaled by the clarity; the prior around 120 BPM doubles 80 and halves 150) is read as before."""
+    names = list(handcrafted.FEATURE_NAMES)
+    vec = _vec(0.8 * synth.drums(bpm, 20.0))
+    clarity, tempo = vec[names.index("pulse_clarity")], vec[names.index("tempo_octaves")]
+    assert clarity > 0.5
+    assert abs(tempo / clarity - octaves) < 0.1

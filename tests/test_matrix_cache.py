@@ -23,6 +23,9 @@ from musicrec_tui.store.url import parse_db_url
 
 from .conftest import drop_mysql_db, fresh_mysql_url, mysql_base_url
 
+MUSICNN = f"musicnn-v{features.get('musicnn').version}"
+HANDCRAFTED = f"handcrafted-v{features.get('handcrafted').version}"
+
 EXTRACTORS = ("musicnn", "handcrafted")
 
 
@@ -70,7 +73,7 @@ def test_reused_while_unchanged_and_identical_to_uncached(library: SqlLibrary, t
     assert answers(second, ids[:10]) == got
     assert reports(second) == ("reused", "reused")
     files = sorted(folder.iterdir())
-    assert [f.name for f in files] == ["handcrafted-v1.idx", "musicnn-v1.idx"]
+    assert [f.name for f in files] == [f"{HANDCRAFTED}.idx", f"{MUSICNN}.idx"]
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
 
@@ -114,7 +117,7 @@ def test_a_damaged_file_is_rebuilt_silently(library: SqlLibrary, tmp_path: Path,
     ids = add_tracks(library, 0, 30, seed=6)
     folder = tmp_path / "idx"
     want = answers(cached(library, folder), ids[:5])
-    path = folder / "musicnn-v1.idx"
+    path = folder / f"{MUSICNN}.idx"
     data = bytearray(path.read_bytes())
     if damage == "truncate":
         data = data[: len(data) // 2]
@@ -205,7 +208,7 @@ def test_mysql_cache_file_holds_no_password(tmp_path: Path) -> None:
             PersistedIndex(lib, features.get("musicnn"), "mp", folder).load()
     finally:
         drop_mysql_db(base, name)
-    blob = (folder / "musicnn-v1.idx").read_bytes()
+    blob = (folder / f"{MUSICNN}.idx").read_bytes()
     assert url.password and url.password.encode() not in blob and f"{url.user}:".encode() not in blob
 
 
@@ -219,8 +222,8 @@ def test_cli_recommend_persists_beside_the_library(tmp_path: Path) -> None:
     runs = [subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120) for _ in range(2)]
     assert [r.returncode for r in runs] == [0, 0], runs[0].stderr
     assert runs[0].stdout == runs[1].stdout and runs[0].stderr == runs[1].stderr == ""
-    assert sorted(p.name for p in (tmp_path / "lib.sqlite3.index").iterdir()) == ["handcrafted-v1.idx",
-                                                                                  "musicnn-v1.idx"]
+    assert sorted(p.name for p in (tmp_path / "lib.sqlite3.index").iterdir()) == [f"{HANDCRAFTED}.idx",
+                                                                                  f"{MUSICNN}.idx"]
 
 
 def same_ranking(a: list[list[tuple]], b: list[list[tuple]]) -> bool:
@@ -244,7 +247,7 @@ def test_past_the_threshold_an_approximate_graph_is_kept_in_step(db_url: str, tm
         got = answers(similar, ids[:10])
         assert similar.index().approximate and graph_how(similar) == "built"
         assert same_ranking(got, uncached(lib, ids[:10]))  # a small graph finds every true neighbour
-        assert stat.S_IMODE((folder / "musicnn-v1.hnsw").stat().st_mode) == 0o600
+        assert stat.S_IMODE((folder / f"{MUSICNN}.hnsw").stat().st_mode) == 0o600
         again = LibraryIndex(lib, None, "mp", "handcrafted", index_dir=folder, approximate_above=100)
         assert answers(again, ids[:10]) == got and graph_how(again) == "reused"
     with open_library(db_url) as other:
@@ -265,7 +268,7 @@ def test_a_damaged_graph_is_rebuilt(library: SqlLibrary, tmp_path: Path) -> None
     folder = tmp_path / "idx"
     ids = add_tracks(library, 0, 110, seed=14)
     want = answers(LibraryIndex(library, None, "mp", "handcrafted", index_dir=folder, approximate_above=100), ids[:5])
-    graph = folder / "musicnn-v1.hnsw"
+    graph = folder / f"{MUSICNN}.hnsw"
     data = bytearray(graph.read_bytes())
     data[len(data) // 2] ^= 0xFF
     graph.write_bytes(bytes(data))

@@ -64,14 +64,16 @@ def tone(freq: float, seconds: float = 30.0, rate: int = 44100, level: float = 0
 
 
 def encode(samples: np.ndarray, rate: int = 44100, fmt: str = "m4a", bitrate: int = 128_000) -> bytes:
-    """Encode mono float32 audio as stereo AAC in an iTunes-style .m4a, or as mp3/ogg/flac/wav, in memory."""
+    """Encode mono float32 audio (or (2, n) stereo) as stereo AAC in an iTunes-style .m4a, or as
+    mp3/ogg/flac/wav, in memory."""
     import av
 
     containers = {"m4a": ("ipod", "aac"), "mp3": ("mp3", "libmp3lame"), "ogg": ("ogg", "libopus"),
                   "flac": ("flac", "flac"), "wav": ("wav", "pcm_s16le")}
     container_fmt, codec = containers[fmt]
     buf = io.BytesIO()
-    stereo = np.ascontiguousarray(np.stack([samples, samples]).astype(np.float32))
+    pair = samples if samples.ndim == 2 else np.stack([samples, samples])
+    stereo = np.ascontiguousarray(pair.astype(np.float32))
     with av.open(buf, mode="w", format=container_fmt) as out:
         stream = cast("av.AudioStream", out.add_stream(codec, rate=rate))
         stream.layout = "stereo"

@@ -31,7 +31,7 @@ from .base import Extractor
 from .dsp import mel_filterbank, stft_power
 
 NAME = "handcrafted"
-VERSION = 1
+VERSION = 2  # 2: spectral shape and chroma from every other frame (version 1: from every frame)
 RATE = 22050
 N_FFT = 2048
 HOP = 512
@@ -44,6 +44,10 @@ CONTRAST_QUANTILE = 0.02
 ACF_LAGS_S = tuple(float(x) for x in np.geomspace(0.1, 2.0, 16))
 CHROMA_RANGE_HZ = (100.0, 5000.0)
 MIN_ACTIVE_FRAMES = 20
+# Spectral shape (brightness, contrast) and chroma are per-frame statistics of the whole spectrum, the costliest
+# part: every SPECTRAL_STEP-th frame gives the same means and spreads (the frames overlap by 75 %) at ~half the
+# CPU. Timbre, dynamics and rhythm (onset flux, tempo) still use every frame.
+SPECTRAL_STEP = 2
 _EPS = 1e-10
 _SMOOTH = np.exp(-0.5 * np.arange(-3, 4) ** 2.0) / np.exp(-0.5 * np.arange(-3, 4) ** 2.0).sum()
 
@@ -119,12 +123,16 @@ def compute(samples: np.ndarray, rate: int) -> np.ndarray:
 
     mel = power @ mel_fb
     log_mel = 10.0 * np.log10(np.maximum(mel, mel.max() * 1e-8))
+    sparse = active.copy()
+    sparse[np.arange(sparse.shape[0]) % SPECTRAL_STEP != 0] = False
+    if int(sparse.sum()) < MIN_ACTIVE_FRAMES // SPECTRAL_STEP:  # sound only in the skipped frames: use them all
+        sparse = active
     parts = [
         _timbre(log_mel[active] @ dct),
-        _brightness(power[active][:, freqs <= FMAX], freqs[freqs <= FMAX]),
+        _brightness(power[sparse][:, freqs <= FMAX], freqs[freqs <= FMAX]),
         _dynamics(energy[active]),
         _rhythm(log_mel, rate),
-        _harmony(power[active] @ chroma_fb),
+        _harmony(power[sparse] @ chroma_fb),
     ]
     return np.concatenate(parts).astype(np.float32)
 
@@ -164,9 +172,12 @@ def _contrast(mag: np.ndarray, freqs: np.ndarray) -> np.ndarray:
         band = mag[:, (freqs >= edges[b]) & (freqs < edges[b + 1])]
         n = band.shape[1]
         q = max(1, round(CONTRAST_QUANTILE * n))
-        part = np.partition(band, (q - 1, n - q), axis=1)
-        valley = part[:, :q].mean(axis=1)
-        peak = part[:, n - q:].mean(axis=1)
+        if q == 1:  # the narrow bands: a min and a max are ~10x cheaper than a partition
+            valley, peak = band.min(axis=1), band.max(axis=1)
+        else:  # numpy's vectorised sort beats a two-point partition of each row by ~3x
+            part = np.sort(band, axis=1)
+            valley = part[:, :q].mean(axis=1)
+            peak = part[:, n - q:].mean(axis=1)
         out[:, b] = 20.0 * np.log10((peak + 1e-5) / (valley + 1e-5))
     return out
 
