@@ -143,9 +143,11 @@ class AnalysisPane(VerticalScroll):
             out.append(pic.note, style="dim")
         pad = max((len(name) for name, _ in pic.groups), default=0)
         for name, share in pic.groups:
-            filled = round(min(1.0, abs(share)) * 30)
+            # shares are in [0, 1]; a group at exactly 0 did not pull the two together (its part of the cosine
+            # is negative: it pulls them apart)
+            filled = round(min(1.0, max(0.0, share)) * 30)
             out.append(f"  {name:<{pad}} ")
-            out.append("█" * filled, style="green" if share >= 0 else "red")
+            out.append("█" * filled, style="green")
             out.append("░" * (30 - filled), style="dim")
-            out.append(f" {share:+.0%}{'' if share >= 0 else ' (pulls apart)'}\n")
+            out.append(f" {share:4.0%}{' (pulls apart)' if share <= 0 else ''}\n")
         groups.update(out)
