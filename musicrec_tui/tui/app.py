@@ -96,6 +96,9 @@ class MusicrecApp(App[int]):
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit_app", "Quit", id="app.quit"),
         Binding("ctrl+q", "quit_field", "Quit", priority=True, id="app.quit_field"),
+        # ours above shadows Textual's own ctrl+q and is off outside a text field: this one quits from every
+        # other state (lists, help and the other modal screens) and is never shown
+        Binding("ctrl+q", "quit_app", "Quit", show=False, priority=True, id="app.quit_anywhere"),
     ]
 
     def __init__(self, settings: Settings, services: Services) -> None:
@@ -282,7 +285,7 @@ class MusicrecApp(App[int]):
         then shows the field's own keys: Escape leaves, `?` helps, ctrl+q quits). Palette commands still run."""
         in_field = isinstance(self.focused, Input)
         if action == "quit_field":
-            return in_field  # elsewhere Textual's own ctrl+q binding (not shown) quits
+            return in_field  # elsewhere app.quit_anywhere (ctrl+q, not shown) quits
         return not (action in TYPED_ACTIONS and not self._palette_command and in_field)
 
     async def action_quit_field(self) -> None:

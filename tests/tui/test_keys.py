@@ -24,7 +24,7 @@ from tests.tui.conftest import AppFactory, settle
 from tests.tui.support import footer_keys, screen_text
 from tests.tui.test_snapshots import seed
 
-QUIT_IDS = {"app.quit", "app.quit_field", "unavailable.quit"}
+QUIT_IDS = {"app.quit", "app.quit_field", "app.quit_anywhere", "unavailable.quit"}
 # pressed where their state is set up: a search waiting on throttling (test_search_states.py)
 ELSEWHERE = {"search.cancel"}
 FOCUS = {"search": "#search-results", "library": "#library-table", "similar": "#similar-table",
@@ -191,5 +191,18 @@ async def test_never_trapped_in_a_text_field(build_app: AppFactory) -> None:
         keys = footer_keys(app)
         assert keys.get("q") == "Quit" and keys.get("question_mark") == "Help"
         await pilot.press("slash", "ctrl+q")  # back into the field, and quit from inside it
+        await pilot.pause()
+    assert not app.is_running
+
+
+async def test_ctrl_q_quits_from_help(build_app: AppFactory, tmp_path: Path) -> None:
+    """ctrl+q quits with a modal screen on top too (the field-only binding used to shadow Textual's own)."""
+    app = build_app(db_url=f"sqlite://{tmp_path / 'q.sqlite3'}")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")  # the empty search field has the focus: ? opens help
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("ctrl+q")
         await pilot.pause()
     assert not app.is_running
