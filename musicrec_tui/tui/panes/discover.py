@@ -98,7 +98,7 @@ class DiscoverPane(Vertical):
 
     @property
     def running(self) -> bool:
-        """Whether a discovery is in progress (the footer shows Esc cancel only then)."""
+        """Whether a discovery is in progress."""
         return self._discovering
 
     @running.setter
@@ -106,11 +106,6 @@ class DiscoverPane(Vertical):
         if value != self._discovering:
             self._discovering = value
             self.refresh_bindings()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "cancel":
-            return self.running  # hidden, and Escape free for the app, when nothing runs
-        return True
 
     def compose(self) -> ComposeResult:
         yield Static(Text.from_markup(
