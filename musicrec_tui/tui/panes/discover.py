@@ -90,22 +90,11 @@ class DiscoverPane(Vertical):
         self.seeds: list[Track] = []
         self.items: list[Discovered] = []
         self.added: set[str] = set()
-        self._discovering = False
+        self.running = False
         self.progress: DiscoverProgress | None = None
         self._run = 0
         self._cancel: threading.Event | None = None
         self._message = ""
-
-    @property
-    def running(self) -> bool:
-        """Whether a discovery is in progress."""
-        return self._discovering
-
-    @running.setter
-    def running(self, value: bool) -> None:
-        if value != self._discovering:
-            self._discovering = value
-            self.refresh_bindings()
 
     def compose(self) -> ComposeResult:
         yield Static(Text.from_markup(
